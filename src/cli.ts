@@ -1,0 +1,18 @@
+import { CommanderError } from 'commander';
+import { buildProgram } from './cli/program.js';
+import { ExitCode } from './errors.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; usage mistakes exit 64 (commander already printed why)
+      process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,18 @@
+import { Command } from 'commander';
+import { registerDoctor } from './commands/doctor.js';
+import { registerLab } from './commands/lab.js';
+import { registerTopology } from './commands/topology.js';
+import { readVersion } from '../version.js';
+
+// The one place where commands are composed; each lives in its own file under commands/.
+export function buildProgram(): Command {
+  const program = new Command('mesh-trace')
+    .description('Follow packets through the virtual network of a Docker or Swarm host, hop by hop.')
+    .version(readVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerDoctor(program);
+  registerLab(program);
+  registerTopology(program);
+  return program;
+}
