@@ -1,4 +1,83 @@
 import type { Command } from 'commander';
+import { labDown, labExec, labStatus, labUp, type LabStatus } from '../../lab/index.js';
+import { action } from '../run-action.js';
 
-// Placeholder until the lab command lands (issue 3).
-export function registerLab(_program: Command): void {}
+function printStatus(s: LabStatus): void {
+  const out = process.stdout;
+  out.write(`lab: ${s.up ? 'up' : s.namespaces.some((n) => n.present) ? 'partly up (run `mesh-trace lab up` to rebuild it)' : 'down'}\n`);
+  if (s.lbMode) out.write(`load balancer: ${s.lbMode === 'ipvs' ? 'IPVS fwmark service' : 'iptables DNAT'} (${s.lbReason})\n`);
+  for (const node of [...new Set(s.namespaces.map((n) => n.node))]) {
+    out.write(`${node}\n`);
+    for (const n of s.namespaces.filter((x) => x.node === node)) {
+      const srv = s.servers.filter((v) => s.namespaces.find((m) => m.display === v.container && m.node === node && m.name === n.name));
+      const servers = srv.map((v) => ` · :${v.port} ${v.running ? `running (pid ${v.pid})` : 'not running'}`).join('');
+      out.write(`  ${n.present ? '✓' : '✗'} ${n.display.padEnd(14)} ${n.name}${n.inode ? ` [netns ${n.inode}]` : ''}${servers}\n`);
+    }
+  }
+  if (s.strays.length > 0) out.write(`stray lab namespaces: ${s.strays.join(', ')} (\`mesh-trace lab down\` removes them)\n`);
+}
+
+// `mesh-trace lab`: the seeds' two-node swarm in network namespaces (see src/lab/layout.ts).
+export function registerLab(program: Command): void {
+  // `lab exec NODE CMD -x …` hands CMD's options to CMD: that needs every parent to stop
+  // parsing options at its subcommand (the root has only --help and --version).
+  program.enablePositionalOptions();
+  const lab = program
+    .command('lab')
+    .description('Build a two-node Docker swarm layout (ingress routing mesh, VXLAN overlays, a three-tier app) in network namespaces')
+    .enablePositionalOptions();
+
+  lab
+    .command('up')
+    .description('Build the lab (does nothing when it is already up), then check that the client reaches nginx through node1:1080')
+    .option('--json', 'print the status as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const r = await labUp();
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          return;
+        }
+        if (!r.built) process.stdout.write('The lab is already up.\n');
+        else process.stdout.write(`The lab is up; client → node1:1080 answered: ${r.check?.trim()}\n`);
+        if (r.lbMode === 'iptables') process.stderr.write(`note: ${r.lbReason}\n`);
+        process.stdout.write('Try: mesh-trace lab exec client busybox nc 192.168.60.1 1080   (then type GET / HTTP/1.0 and two Enters)\n');
+      }),
+    );
+
+  lab
+    .command('down')
+    .description('Remove every lab namespace, device, rule and process')
+    .action(
+      action(async () => {
+        const r = await labDown();
+        process.stdout.write(r.removed.length ? `Removed ${r.removed.length} lab namespaces.\n` : 'The lab was not up.\n');
+      }),
+    );
+
+  lab
+    .command('status')
+    .description('Show which lab namespaces and servers exist')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const s = await labStatus();
+        if (opts.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+        else printStatus(s);
+      }),
+    );
+
+  lab
+    .command('exec')
+    .description('Run a command inside a lab node or container: node1, node2, client, nginx, node, redis, or NODE/NAME (node1/ingress-sbox)')
+    .argument('<target>', 'node, container or NODE/NAME')
+    .argument('<command...>', 'the command and its arguments (no shell)')
+    .passThroughOptions()
+    .action(
+      action(async (target: string, argv: string[]) => {
+        const cmd = argv[0] === '--' ? argv.slice(1) : argv;
+        const r = await labExec(target, cmd, { stdio: 'inherit' });
+        return r.code;
+      }),
+    );
+}
