@@ -2,7 +2,7 @@
 /*
  * The one record every side agrees on.
  *
- * The kernel side (bpf/*.bpf.c) fills it, the addon (native/) moves batches of it
+ * The kernel side (the programs in bpf/) fills it, the addon (native/) moves batches of it
  * without looking inside, and src/events/ is the only code that reads its bytes.
  * Fixed-width fields, explicit padding, no implicit holes: test/unit/events-layout
  * pins every TypeScript offset to offsetof() below, compiled by the same compiler.
@@ -54,7 +54,6 @@ enum mt_dir {
 #define MT_F_INNER_V6  0x0008 /* inner addresses are IPv6 */
 #define MT_F_INNER_L4  0x0010 /* inner ports / TCP fields are valid */
 #define MT_F_NO_L3     0x0020 /* not IP (ARP, ...): only skb/dev fields are valid */
-#define MT_F_CLONED    0x0040 /* skb->cloned was set */
 
 /* the headers of one IP packet; IPv4 addresses sit in the first 4 bytes */
 struct mt_headers {
