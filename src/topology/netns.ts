@@ -31,6 +31,8 @@ export interface ListNetnsOptions {
   dockerDirs?: string[];
   /** root of the proc filesystem (tests) */
   procRoot?: string;
+  /** processes not to count as holders (the watcher's own monitors) */
+  excludePids?: Set<number>;
 }
 
 export interface Dockerd {
@@ -189,7 +191,7 @@ export async function listNetns(opts: ListNetnsOptions = {}): Promise<NetnsRef[]
   }
 
   if (opts.proc !== false) {
-    const all = await pids(procRoot);
+    const all = (await pids(procRoot)).filter((p) => !opts.excludePids?.has(p));
     const found = await Promise.all(
       all.map(async (pid) => ({ pid, inode: await statNs(path.join(procRoot, String(pid), 'ns/net'), dev) })),
     );
