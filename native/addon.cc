@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeProgram", Napi::Function::New(env, mt::ProbeProgram));
   exports.Set("listLinks", Napi::Function::New(env, mt::ListLinks));
   exports.Set("recordLayout", Napi::Function::New(env, mt::RecordLayout));
+  exports.Set("removeClsact", Napi::Function::New(env, mt::RemoveClsact));
   // When the environment goes away (process exit, worker end), every session detaches.
   napi_add_env_cleanup_hook(env, [](void*) { mt::CloseAllSessions(); }, nullptr);
   return exports;

@@ -27,11 +27,6 @@ struct LinkCreateNetfilter {
   uint32_t nf_flags;
   uint8_t rest[64];  // the kernel requires the unused tail of bpf_attr to be zero
 };
-
-// Handle and priority of our legacy filters: recognizable, so a later start can find
-// and remove filters a killed process left behind.
-constexpr uint32_t kClsactHandle = 0x6d74;    // "mt"
-constexpr uint32_t kClsactPriority = 0xc0de;
 }  // namespace
 
 int AttachTcx(int prog_fd, int ifindex, TcDir dir, Failure* f) {

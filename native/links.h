@@ -16,7 +16,10 @@ int AttachTcx(int prog_fd, int ifindex, TcDir dir, Failure* f);
 // kernel 6.4+: BPF_LINK_CREATE with link_create.netfilter, which libbpf 1.1's opts lack.
 int AttachNetfilter(int prog_fd, uint32_t pf, uint32_t hooknum, int32_t priority, Failure* f);
 
-// Legacy rung: a clsact qdisc and a direct-action filter.
+// Legacy rung: a clsact qdisc and a direct-action filter, with a recognizable handle and
+// priority so a later start can find and remove filters a killed process left behind.
+constexpr uint32_t kClsactHandle = 0x6d74;  // "mt"
+constexpr uint32_t kClsactPriority = 0xc0de;
 struct ClsactFilter {
   int ifindex = 0;
   TcDir dir = TcDir::kIngress;

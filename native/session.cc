@@ -474,7 +474,7 @@ void Session::PollLoop() {
   napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
 }
 
-uint64_t SumPerCpu(int map_fd, uint32_t key) {
+static uint64_t SumPerCpu(int map_fd, uint32_t key) {
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return 0;
   std::vector<uint64_t> vals(ncpu);
@@ -484,16 +484,20 @@ uint64_t SumPerCpu(int map_fd, uint32_t key) {
   return sum;
 }
 
+void Session::ReadKernelCounters() {
+  if (!skel_) return;  // closed: the last values read stay
+  int fd = bpf_map__fd(skel_->maps.counters);
+  for (uint32_t i = 0; i < MT_CNT__MAX; i++) kernel_counters_[i] = SumPerCpu(fd, i);
+}
+
 Napi::Value Session::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  if (skel_) {
-    int fd = bpf_map__fd(skel_->maps.counters);
-    o.Set("emitted", Napi::Number::New(env, SumPerCpu(fd, MT_CNT_EMITTED)));
-    o.Set("ringFull", Napi::Number::New(env, SumPerCpu(fd, MT_CNT_RING_FULL)));
-    o.Set("filtered", Napi::Number::New(env, SumPerCpu(fd, MT_CNT_FILTERED)));
-    o.Set("parseShort", Napi::Number::New(env, SumPerCpu(fd, MT_CNT_PARSE_SHORT)));
-  }
+  ReadKernelCounters();
+  o.Set("emitted", Napi::Number::New(env, kernel_counters_[MT_CNT_EMITTED]));
+  o.Set("ringFull", Napi::Number::New(env, kernel_counters_[MT_CNT_RING_FULL]));
+  o.Set("filtered", Napi::Number::New(env, kernel_counters_[MT_CNT_FILTERED]));
+  o.Set("parseShort", Napi::Number::New(env, kernel_counters_[MT_CNT_PARSE_SHORT]));
   o.Set("read", Napi::Number::New(env, read_records_.load()));
   o.Set("batches", Napi::Number::New(env, batches_.load()));
   o.Set("queueFull", Napi::Number::New(env, queue_full_records_.load()));
@@ -592,6 +596,7 @@ void Session::Shutdown() {
     doomed.swap(links_);
   }
   for (auto& kv : doomed) DestroyLink(kv.second);
+  ReadKernelCounters();  // the summary printed after close still shows the kernel's counts
   if (skel_) {
     mesh_trace__destroy(skel_);
     skel_ = nullptr;
@@ -718,6 +723,24 @@ Napi::Value ListLinks(const Napi::CallbackInfo& info) {
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
+}
+
+// removeClsact(netnsPath, ifindex, dir) -> {ok} | failure: a filter of ours that a killed
+// process left behind (found through the ledger in /run/mesh-trace).
+Napi::Value RemoveClsact(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NetnsVisit visit(info[0].As<Napi::String>().Utf8Value());
+  if (!visit.ok()) return FailureToObject(env, visit.failure());
+  ClsactFilter cf;
+  cf.ifindex = info[1].As<Napi::Number>().Int32Value();
+  cf.dir = info[2].As<Napi::String>().Utf8Value() == "egress" ? TcDir::kEgress : TcDir::kIngress;
+  cf.handle = kClsactHandle;
+  cf.priority = kClsactPriority;
+  Failure f;
+  if (!DetachClsact(cf, &f)) return FailureToObject(env, f);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", true);
+  return o;
 }
 
 // recordLayout() -> sizes and offsets straight from the C compiler, for the layout test

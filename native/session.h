@@ -64,6 +64,8 @@ class Session : public Napi::ObjectWrap<Session> {
   static int OnRecord(void* ctx, void* data, size_t size);
   void Flush();
   void DestroyLink(LinkEntry& e);
+  void ReadKernelCounters();
+  uint64_t kernel_counters_[8] = {};
 
   struct mesh_trace* skel_ = nullptr;
   struct ring_buffer* rb_ = nullptr;
@@ -96,6 +98,7 @@ class Session : public Napi::ObjectWrap<Session> {
 Napi::Value ProbeProgram(const Napi::CallbackInfo& info);
 Napi::Value ListLinks(const Napi::CallbackInfo& info);
 Napi::Value RecordLayout(const Napi::CallbackInfo& info);
+Napi::Value RemoveClsact(const Napi::CallbackInfo& info);
 void CloseAllSessions();
 
 }  // namespace mt

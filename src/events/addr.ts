@@ -1,0 +1,53 @@
+// IP addresses as bytes in network order -> text, the way `ip` and tcpdump print them.
+
+export function formatAddr(b: Uint8Array, o: number, family: 4 | 6): string {
+  if (family === 4) return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
+  // RFC 5952: the longest run of two or more zero words becomes "::"
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** "10.0.0.0/24", "192.168.1.1", "fd00::1/64" -> 16 bytes in network order and a prefix length */
+export function parseCidr(text: string): { bytes: Uint8Array; prefix: number; v6: boolean } | undefined {
+  const [addr, len, extra] = text.trim().split('/');
+  if (extra !== undefined || !addr) return undefined;
+  const bytes = new Uint8Array(16);
+  let v6 = false;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(addr)) {
+    const parts = addr.split('.').map(Number);
+    if (parts.some((p) => p > 255)) return undefined;
+    bytes.set(parts, 0);
+  } else if (addr.includes(':')) {
+    v6 = true;
+    const halves = addr.split('::');
+    if (halves.length > 2) return undefined;
+    const head = halves[0] ? halves[0].split(':') : [];
+    const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+    if (halves.length === 1 && head.length !== 8) return undefined;
+    if (head.length + tail.length > 8) return undefined;
+    const words = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail];
+    for (let i = 0; i < 8; i++) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(words[i])) return undefined;
+      const w = parseInt(words[i], 16);
+      bytes[2 * i] = w >> 8;
+      bytes[2 * i + 1] = w & 0xff;
+    }
+  } else {
+    return undefined;
+  }
+  const max = v6 ? 128 : 32;
+  const prefix = len === undefined ? max : Number(len);
+  if (!Number.isInteger(prefix) || prefix < 1 || prefix > max || (len !== undefined && !/^\d+$/.test(len))) return undefined;
+  return { bytes, prefix, v6 };
+}

@@ -1,0 +1,72 @@
+// The attach ladder: for each hook point, the best rung this kernel allows, and for every
+// rung skipped the reason in the kernel's (or libbpf's) own words. Pure: the probe is
+// injected, so the choice is unit-tested over simulated kernels.
+import type { KernelFacts } from './capabilities.js';
+import type { HookPoint, Rung, RungKind } from './hook-points.js';
+
+export interface RungOutcome {
+  kind: RungKind;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface LadderChoice {
+  hook: string;
+  observes: string;
+  /** undefined: no rung works here */
+  chosen?: Rung;
+  outcomes: RungOutcome[];
+}
+
+/** proves a rung on this kernel: undefined when it works, else why not */
+export type RungProbe = (rung: Rung) => string | undefined;
+
+export interface LadderOptions {
+  /** rungs switched off, e.g. 'fentry' (all hooks) or 'veth-xmit:fentry' (one hook) */
+  disabled?: string[];
+}
+
+export function chooseRung(hook: HookPoint, facts: KernelFacts, probe: RungProbe, opts: LadderOptions = {}): LadderChoice {
+  const disabled = new Set(opts.disabled ?? []);
+  const outcomes: RungOutcome[] = [];
+  let chosen: Rung | undefined;
+  for (const rung of hook.rungs) {
+    if (chosen) break;
+    if (disabled.has(rung.kind) || disabled.has(`${hook.id}:${rung.kind}`)) {
+      outcomes.push({ kind: rung.kind, ok: false, reason: 'switched off by --disable-rung' });
+      continue;
+    }
+    const pre = rung.precondition?.(facts);
+    if (pre) {
+      outcomes.push({ kind: rung.kind, ok: false, reason: pre });
+      continue;
+    }
+    const why = rung.programs.length === 0 ? undefined : probe(rung);
+    if (why) {
+      outcomes.push({ kind: rung.kind, ok: false, reason: why });
+      continue;
+    }
+    outcomes.push({ kind: rung.kind, ok: true });
+    chosen = rung;
+  }
+  return { hook: hook.id, observes: hook.observes, chosen, outcomes };
+}
+
+/**
+ * Probes are shared: the same program proven once serves every hook that uses it, and a
+ * program kind that failed for a reason common to the kind (fentry under lockdown) is
+ * still tried per function, since a missing function is a different reason.
+ */
+export function memoProbe(probe: RungProbe): RungProbe {
+  const seen = new Map<string, string | undefined>();
+  return (rung) => {
+    const key = `${rung.kind}:${rung.programs.join(',')}`;
+    if (!seen.has(key)) seen.set(key, probe(rung));
+    return seen.get(key);
+  };
+}
+
+export function chooseAll(hooks: HookPoint[], facts: KernelFacts, probe: RungProbe, opts: LadderOptions = {}): LadderChoice[] {
+  const p = memoProbe(probe);
+  return hooks.map((h) => chooseRung(h, facts, p, opts));
+}
