@@ -1,0 +1,92 @@
+// The attach ladder over simulated kernels: which rung wins, and that every skipped rung
+// keeps its reason. (The real kernel's answers are covered by `doctor` in test/kernel.)
+import { describe, expect, it } from 'vitest';
+import type { KernelFacts } from '../../src/probe/capabilities.js';
+import { capNames, hasTracingPrivileges, readCapEff } from '../../src/probe/capabilities.js';
+import { HOOK_POINTS, hookPoint } from '../../src/probe/hook-points.js';
+import { chooseAll, chooseRung, type RungProbe } from '../../src/probe/ladder.js';
+import { telling } from '../../src/probe/rung-probe.js';
+
+const facts = (over: Partial<KernelFacts> = {}): KernelFacts => ({
+  release: '6.1.0-test',
+  btf: true,
+  lockdown: 'none',
+  euid: 0,
+  caps: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_PERFMON', 'CAP_BPF'],
+  privileged: true,
+  ipvsLoaded: false,
+  moduleBtf: [],
+  ...over,
+});
+
+/** a kernel where the listed rung kinds fail with the given reason */
+const kernel = (fails: Record<string, string>): RungProbe => (rung) => fails[rung.kind];
+
+describe('the attach ladder', () => {
+  it('takes fentry where the kernel allows it (Debian 6.1)', () => {
+    const c = chooseRung(hookPoint('veth-xmit')!, facts(), kernel({}));
+    expect(c.chosen?.kind).toBe('fentry');
+    expect(c.outcomes).toEqual([{ kind: 'fentry', ok: true }]);
+  });
+
+  it('falls back to kprobe when fentry is refused, keeping the reason', () => {
+    const c = chooseRung(hookPoint('vxlan-encap')!, facts(), kernel({ fentry: 'load: Operation not permitted (EPERM)' }));
+    expect(c.chosen?.kind).toBe('kprobe');
+    expect(c.outcomes[0]).toEqual({ kind: 'fentry', ok: false, reason: 'load: Operation not permitted (EPERM)' });
+  });
+
+  it('falls back to what the device hooks show when neither works (this machine)', () => {
+    const c = chooseRung(hookPoint('bridge-forward')!, facts(), kernel({ fentry: 'EPERM', kprobe: 'no kprobe PMU' }));
+    expect(c.chosen?.kind).toBe('derived');
+    expect(c.chosen?.via).toMatch(/tc/);
+    expect(c.outcomes.map((o) => o.reason)).toEqual(['EPERM', 'no kprobe PMU', undefined]);
+  });
+
+  it('skips IPVS rungs without probing when ip_vs is not loaded, and says so', () => {
+    let probed = 0;
+    const c = chooseRung(hookPoint('ipvs-nat-xmit')!, facts(), () => (probed++, undefined));
+    expect(probed).toBe(0);
+    expect(c.chosen).toBeUndefined();
+    expect(c.outcomes.every((o) => /ip_vs module is not loaded/.test(o.reason!))).toBe(true);
+    expect(chooseRung(hookPoint('ipvs-nat-xmit')!, facts({ ipvsLoaded: true }), kernel({})).chosen?.kind).toBe('fentry');
+  });
+
+  it('uses clsact where tcx does not exist (kernels before 6.6)', () => {
+    const c = chooseRung(hookPoint('device-ingress')!, facts(), kernel({ tcx: 'attach tcx: Invalid argument (EINVAL)' }));
+    expect(c.chosen?.kind).toBe('clsact');
+    expect(c.chosen?.programs).toEqual(['mt_tc_ingress']);
+  });
+
+  it('honours rungs switched off, globally or for one hook', () => {
+    expect(chooseRung(hookPoint('veth-xmit')!, facts(), kernel({}), { disabled: ['fentry'] }).chosen?.kind).toBe('kprobe');
+    const all = chooseAll(HOOK_POINTS, facts(), kernel({}), { disabled: ['veth-xmit:fentry'] });
+    expect(all.find((c) => c.hook === 'veth-xmit')?.chosen?.kind).toBe('kprobe');
+    expect(all.find((c) => c.hook === 'vxlan-decap')?.chosen?.kind).toBe('fentry');
+  });
+
+  it('probes each program once however many hooks share it', () => {
+    const seen: string[] = [];
+    chooseAll(HOOK_POINTS, facts(), (r) => (seen.push(r.programs.join()), undefined));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('leaves no hook without an outcome', () => {
+    const all = chooseAll(HOOK_POINTS, facts(), kernel({ fentry: 'x', kprobe: 'y', tcx: 'z', clsact: 'w', netfilter: 'v', tp_btf: 'u' }));
+    for (const c of all) expect(c.outcomes.length).toBeGreaterThan(0);
+    expect(all.find((c) => c.hook === 'nat')?.chosen?.kind).toBe('derived');
+    expect(all.find((c) => c.hook === 'device-ingress')?.chosen).toBeUndefined();
+  });
+});
+
+describe('privileges and kernel messages', () => {
+  it('reads effective capabilities from /proc/self/status', () => {
+    const root = readCapEff('Name:\tnode\nCapEff:\t000001ffffffffff\n');
+    expect(capNames(root)).toEqual(['CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_PERFMON', 'CAP_BPF']);
+    expect(hasTracingPrivileges(capNames(root))).toBe(true);
+    expect(hasTracingPrivileges(capNames(readCapEff('CapEff:\t0000000000000000\n')))).toBe(false);
+  });
+  it("keeps libbpf's most telling line", () => {
+    const log = "libbpf: prog 'mt_fentry_ip_vs_nat_xmit': failed to find kernel BTF type ID of 'ip_vs_nat_xmit': -3\nlibbpf: prog 'x': failed to load: -3\nlibbpf: failed to load object 'mesh_trace'\n";
+    expect(telling(log)).toBe("failed to find kernel BTF type ID of 'ip_vs_nat_xmit': -3");
+  });
+});
