@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
-import { collectTopology, createResolver, type Netns, type TopologySnapshot } from '../../src/topology/index.js';
+import { collectTopology, createResolver, watchTopology, type Netns, type TopologyEvent, type TopologySnapshot } from '../../src/topology/index.js';
 import { dockerdUnavailable, importBusybox, startDockerd, type Dockerd } from './fixture.js';
 
 const why = dockerdUnavailable();
@@ -96,6 +96,37 @@ describe.skipIf(!!why)('topology with a real dockerd', () => {
       expect(j.version).toBe(1);
       expect(j.netns.find((n) => n.display === 'web')?.devices.find((x) => x.name === 'eth0')?.network).toBe(ODD);
     });
+  });
+
+  it('watches Docker events: a new container shows up as a namespace with its devices, then vanishes', async () => {
+    const w = watchTopology({ docker: [d.socket], pollMs: 500 });
+    const events: TopologyEvent[] = [];
+    w.on('change', (e: TopologyEvent) => events.push(e));
+    w.on('error', () => undefined);
+    const until = async <T>(f: () => T | undefined): Promise<T> => {
+      const t = Date.now();
+      for (;;) {
+        const v = f();
+        if (v) return v;
+        if (Date.now() - t > 15_000) throw new Error(`timed out; events: ${JSON.stringify(events.slice(-10))}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await w.ready();
+      d.docker('run', '-d', '--name', 'late', '--network', ODD, 'local/busybox', 'sleep', '300');
+      const pid = Number(d.docker('inspect', '--format', '{{.State.Pid}}', 'late').trim());
+      const inode = statSync(`/proc/${pid}/ns/net`).ino;
+      await until(() => events.find((e) => e.type === 'docker' && e.kind === 'container' && e.action === 'start' && e.name === 'late'));
+      await until(() => events.find((e) => e.type === 'netns-added' && e.inode === inode));
+      await until(() => events.find((e) => e.type === 'device-added' && e.netnsInode === inode && e.name === 'eth0' && e.kind === 'veth'));
+      const ns = await until(() => w.snapshot?.netns.find((n) => n.inode === inode && n.display === 'late'));
+      expect(ns.devices.find((x) => x.name === 'eth0')?.network).toBe(ODD);
+      d.docker('rm', '-f', 'late');
+      await until(() => events.find((e) => e.type === 'netns-removed' && e.inode === inode));
+    } finally {
+      await w.close();
+    }
   });
 
   describe('a single-node swarm with an overlay network and a service', () => {
