@@ -17,12 +17,16 @@ export function isVerifierRejection(f: { op: string; log?: string }): boolean {
 }
 
 /** where: e.g. 'device eth0 in netns node1' */
-export function nativeError(f: NativeFailure | (Error & Partial<NativeFailure>), where = ''): MeshTraceError {
+export function nativeError(failure: NativeFailure | (Error & Partial<NativeFailure>), where = ''): MeshTraceError {
+  let f: { message: string; errno?: number; op?: string; log?: string } = failure;
   const errno = f.errno ?? 0;
   const op = f.op ?? 'bpf';
   const at = where ? ` (${where})` : '';
+  // native Errors arrive as "op: what happened"; the sentence names the op itself
+  const what = f.message.startsWith(`${op}: `) ? f.message.slice(op.length + 2) : f.message;
+  f = { ...f, message: what };
   if (op === 'setns') {
-    return new MeshTraceError('NETNS', `Cannot enter the network namespace${at}: ${f.message}.`, {
+    return new MeshTraceError('NETNS', `Cannot enter ${where || 'a network namespace'}: ${what}.`, {
       hint: errno === ENOENT ? 'The namespace is gone; it may have been deleted meanwhile.' : 'Entering a namespace needs root (CAP_SYS_ADMIN).',
       errno,
       op,

@@ -1,0 +1,62 @@
+// `mesh-trace doctor --json` on the real kernel, and the one-sentence errors a user gets
+// when tracing cannot start or part of it cannot attach.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HOOK_POINTS } from '../../src/probe/hook-points.js';
+import { ProbeSession } from '../../src/probe/session.js';
+import type { MeshTraceError } from '../../src/errors.js';
+import { isRoot } from './helpers/testnet.js';
+
+const skip = !isRoot() ? 'kernel tests need root (they load BPF programs)' : '';
+const cli = join(__dirname, '..', '..', 'bin', 'mesh-trace.js');
+
+describe.skipIf(!!skip)('mesh-trace doctor', () => {
+  it('lists every hook point with its rung or the reason none works', () => {
+    const r = spawnSync(process.execPath, [cli, 'doctor', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.canTrace).toBe(true);
+    expect(report.hooks.map((h: { hook: string }) => h.hook)).toEqual(HOOK_POINTS.map((h) => h.id));
+    for (const h of report.hooks) {
+      // a hook has a rung, or every rung it skipped says why
+      if (h.rung === null) expect(h.skipped.length).toBeGreaterThan(0);
+      for (const s of h.skipped) expect(s.reason).toMatch(/\w{4,}/);
+    }
+    const byHook = Object.fromEntries(report.hooks.map((h: { hook: string }) => [h.hook, h]));
+    // what KERNEL.md says of this machine's kernel, seen by the tool itself
+    expect(byHook['device-ingress'].rung).toBe('tcx');
+    expect(byHook['drop'].rung).toBe('tp_btf');
+    expect(byHook['nat'].rung).toBe('netfilter');
+    if (!report.kernel.ipvsLoaded) expect(byHook['ipvs-nat-xmit'].skipped[0].reason).toMatch(/ip_vs module is not loaded/);
+  });
+
+  it('prints a readable table on a terminal-less stdout', () => {
+    const r = spawnSync(process.execPath, [cli, 'doctor'], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^kernel\s+\S+/m);
+    expect(r.stdout).toMatch(/^device-ingress\s+tcx$/m);
+    expect(r.stdout).not.toMatch(/\x1b\[/); // no colour on a pipe
+  });
+
+  it('says one sentence and exits 77 without privileges', () => {
+    const r = spawnSync(process.execPath, [cli, 'doctor'], { encoding: 'utf8', uid: 65534, gid: 65534 });
+    expect(r.status).toBe(77);
+    expect(r.stdout).toMatch(/cannot trace here: not root/);
+  });
+});
+
+describe.skipIf(!!skip)('errors that do not stop a session', () => {
+  it('a namespace that cannot be entered is reported, and the rest is traced', async () => {
+    const warnings: MeshTraceError[] = [];
+    const s = await ProbeSession.open({
+      namespaces: [{ inode: 1, path: '/proc/self/ns/net-not-there', names: ['ghost'], source: 'netns' }],
+      filter: { port: 9 },
+      follow: false,
+      onWarning: (w) => warnings.push(w),
+    });
+    await s.close();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].code).toBe('NETNS');
+    expect(warnings[0].message).toMatch(/^Cannot enter namespace ghost: cannot open network namespace \/proc\/self\/ns\/net-not-there: No such file or directory\.$/);
+  });
+});
