@@ -23,7 +23,17 @@ describe.skipIf(!!why)('topology of a real two-node swarm', () => {
       if (swarm.nodes.every((n) => n.docker('ps', '-q', '--filter', 'label=com.docker.swarm.service.name=web').trim())) break;
       await new Promise((r) => setTimeout(r, 500));
     }
+    // Docker finishes wiring a new peer's overlay a moment after its task runs (the VXLAN
+    // device is made on the host, then moved): wait until two snapshots agree.
+    const sig = (s: TopologySnapshot): string => JSON.stringify(s.netns.map((n) => [n.inode, n.role, n.devices.map((d) => [d.name, d.network])]));
     snap = await collectTopology({ docker: swarm.nodes.map((n) => n.socket) });
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const next = await collectTopology({ docker: swarm.nodes.map((n) => n.socket) });
+      const same = sig(next) === sig(snap);
+      snap = next;
+      if (same) break;
+    }
   }, 180_000);
   afterAll(async () => {
     await swarm?.stop();
