@@ -78,7 +78,8 @@ export async function collectDockerView(socket: string, dockerds?: Dockerd[]): P
     const sandboxKey: string | undefined = c.NetworkSettings?.SandboxKey || undefined;
     const service = labels['com.docker.swarm.service.name'];
     const taskName = labels['com.docker.swarm.task.name'];
-    const slotMatch = taskName && service ? /^.+?\.(\d+)\./.exec(taskName.slice(service.length)) ?? /^\.(\d+)\./.exec(taskName.slice(service.length)) : null;
+    // Task names are <service>.<slot>.<task id> (replicated) or <service>.<node id>.<task id> (global).
+    const slotMatch = taskName && service && taskName.startsWith(`${service}.`) ? /^\.(\d+)\./.exec(taskName.slice(service.length)) : null;
     const container: DockerContainer = {
       id: c.Id,
       name: String(c.Name ?? '').replace(/^\//, ''),
