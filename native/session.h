@@ -64,6 +64,7 @@ class Session : public Napi::ObjectWrap<Session> {
   static int OnRecord(void* ctx, void* data, size_t size);
   void Flush();
   void DestroyLink(LinkEntry& e);
+  void DestroyLinks(std::map<uint32_t, LinkEntry>& links);
   void ReadKernelCounters();
   uint64_t kernel_counters_[8] = {};
 

@@ -1,0 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** the C reference consumer, built against the addon's own skeleton */
+export function buildCConsumer() {
+  const out = join(root, 'build', 'bench', 'c-consumer');
+  const skel = join(root, 'build', 'Release', 'obj', 'gen', 'bpf');
+  mkdirSync(dirname(out), { recursive: true });
+  execFileSync('gcc', ['-O2', '-I', skel, '-o', out, join(root, 'bench', 'c-consumer.c'), '-lbpf', '-lelf', '-lz', '-lpthread']);
+  return out;
+}
+
+export function sh(argv, opts = {}) {
+  const stdin = opts.input === undefined ? 'ignore' : 'pipe';
+  return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', stdio: [stdin, 'pipe', 'pipe'], ...opts });
+}
