@@ -184,6 +184,11 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     return Object.fromEntries(this.plan.map((c) => [c.hook, c.chosen?.kind ?? 'none']));
   }
 
+  /** inodes of the namespaces attached so far */
+  namespaceInodes(): number[] {
+    return [...this.namespaces.keys()];
+  }
+
   devices(): DeviceRef[] {
     return [...this.namespaces.values()].flatMap((n) => [...n.devices.values()].map((d) => d.dev));
   }
