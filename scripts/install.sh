@@ -14,7 +14,7 @@ fi
 # docker.io + busybox-static (real dockerd fixtures and lab servers).
 PKGS=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
       iproute2 iptables conntrack tcpdump tshark iperf3 python3-scapy ethtool
-      docker.io busybox-static procps psmisc iputils-ping)
+      docker.io busybox-static procps psmisc iputils-ping nftables)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,7 +10,9 @@ export function buildProgram(): Command {
     .description('Follow packets through the virtual network of a Docker or Swarm host, hop by hop.')
     .version(readVersion())
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({ outputError: (str, write) => write(str) })
+    // options after a subcommand belong to it (`lab exec node1 ip -j link` passes -j on)
+    .enablePositionalOptions();
   registerDoctor(program);
   registerLab(program);
   registerTopology(program);

@@ -19,9 +19,8 @@ function printStatus(s: LabStatus): void {
 
 // `mesh-trace lab`: the seeds' two-node swarm in network namespaces (see src/lab/layout.ts).
 export function registerLab(program: Command): void {
-  // `lab exec NODE CMD -x …` hands CMD's options to CMD: that needs every parent to stop
-  // parsing options at its subcommand (the root has only --help and --version).
-  program.enablePositionalOptions();
+  // `lab exec NODE CMD -x …` hands CMD's options to CMD: the root stops parsing options at
+  // its subcommand (src/cli/program.ts) and so does `lab`.
   const lab = program
     .command('lab')
     .description('Build a two-node Docker swarm layout (ingress routing mesh, VXLAN overlays, a three-tier app) in network namespaces')
