@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDoctor } from './commands/doctor.js';
+import { registerEvents } from './commands/events.js';
 import { registerLab } from './commands/lab.js';
 import { registerTopology } from './commands/topology.js';
 import { readVersion } from '../version.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     // options after a subcommand belong to it (`lab exec node1 ip -j link` passes -j on)
     .enablePositionalOptions();
+  registerEvents(program);
   registerDoctor(program);
   registerLab(program);
   registerTopology(program);

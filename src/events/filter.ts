@@ -30,7 +30,9 @@ export function encodeFilter(spec: FilterSpec, opts: { wakeupRecords?: number } 
   const buf = Buffer.alloc(FILTER_SIZE);
   if (spec.port !== undefined) {
     if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) {
-      throw new MeshTraceError('USAGE', `Port ${spec.port} is not between 1 and 65535.`);
+      throw new MeshTraceError('USAGE', `Port ${Number.isNaN(spec.port) ? 'must be a number' : `${spec.port} is not between 1 and 65535`}.`, {
+        hint: 'Use e.g. --port 1080.',
+      });
     }
     buf.writeUInt32LE(spec.port, FilterOff.port);
   }

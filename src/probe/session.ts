@@ -136,6 +136,8 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
 
   /** Checks privileges and BTF, picks the rungs, loads, attaches everywhere, starts the stream. */
   static async open(opts: ProbeSessionOptions = {}): Promise<ProbeSession> {
+    // bad filters are the user's mistake: say so before anything touches the kernel
+    const rodata = encodeFilter(opts.filter ?? {}, { wakeupRecords: Math.max(1, Math.floor((opts.batchRecords ?? 1024) / 4)) });
     const facts = opts.facts ?? readKernelFacts();
     requireTracingPrerequisites(facts);
     const addon = loadAddon();
@@ -153,7 +155,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     try {
       native = new addon.Session({
         programs: [...programs],
-        rodata: encodeFilter(opts.filter ?? {}, { wakeupRecords: Math.max(1, Math.floor((opts.batchRecords ?? 1024) / 4)) }),
+        rodata,
         ringBytes: opts.ringBytes ?? 16 << 20,
         batchRecords: opts.batchRecords ?? 1024,
         flushMs: opts.flushMs ?? 4,
