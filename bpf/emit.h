@@ -185,6 +185,23 @@ static __always_inline const struct mt_headers *mt_flow_headers(const struct mt_
 	return &ev->outer;
 }
 
+static __always_inline void mt_port_mark(__u16 port)
+{
+	__u32 idx = port >> 6;
+	__u64 *w = bpf_map_lookup_elem(&tracked_ports, &idx);
+
+	if (w && !(*w & (1ULL << (port & 63))))
+		__sync_fetch_and_or(w, 1ULL << (port & 63));
+}
+
+static __always_inline bool mt_port_marked(__u16 port)
+{
+	__u32 idx = port >> 6;
+	__u64 *w = bpf_map_lookup_elem(&tracked_ports, &idx);
+
+	return w && (*w & (1ULL << (port & 63)));
+}
+
 static __always_inline void mt_remember_tuples(const struct mt_event *ev)
 {
 	struct mt_tuple t = {};
@@ -194,6 +211,8 @@ static __always_inline void mt_remember_tuples(const struct mt_event *ev)
 
 	if (!l4)
 		return;
+	mt_port_mark(h->sport);
+	mt_port_mark(h->dport);
 	mt_tuple_of(h, &t, false);
 	if (!bpf_map_lookup_elem(&tracked_tuples, &t))
 		bpf_map_update_elem(&tracked_tuples, &t, &one, BPF_ANY);
@@ -214,6 +233,18 @@ static __always_inline bool mt_tuple_tracked(const struct mt_event *ev)
 	return bpf_map_lookup_elem(&tracked_tuples, &t) != NULL;
 }
 
+/* Only a packet with a port of some followed flow can be that flow, or its skb (NAT
+ * rewrites one side of a tuple at a time, so a port of the flow survives). */
+static __always_inline bool mt_might_be_followed(const struct mt_event *ev)
+{
+	bool l4;
+	const struct mt_headers *h = mt_flow_headers(ev, &l4);
+
+	if (!l4)
+		return true; /* no ports to judge by: ask the maps */
+	return mt_port_marked(h->sport) || mt_port_marked(h->dport);
+}
+
 /*
  * Should this event be emitted? With a port/proto/host filter, a packet matches when its
  * headers (outer or inner) match, when its skb matched earlier, or when its tuple belongs
@@ -228,6 +259,17 @@ static __always_inline bool mt_want(struct mt_event *ev, bool end_of_life)
 		goto skip;
 	if (!mt_cfg.port && !mt_cfg.proto && !mt_cfg.addr_prefix)
 		return !(ev->flags & MT_F_NO_L3);
+
+	if (!end_of_life && !mt_might_be_followed(ev)) {
+		if (mt_headers_match(&ev->outer, ev->flags & MT_F_IPV6, ev->flags & MT_F_L4) ||
+		    ((ev->flags & MT_F_ENCAP) &&
+		     mt_headers_match(&ev->inner, ev->flags & MT_F_INNER_V6, ev->flags & MT_F_INNER_L4))) {
+			bpf_map_update_elem(&tracked_skbs, &ev->skb, &one, BPF_ANY);
+			mt_remember_tuples(ev);
+			return true;
+		}
+		goto skip;
+	}
 
 	if (bpf_map_lookup_elem(&tracked_skbs, &ev->skb)) {
 		if (end_of_life) {
@@ -277,6 +319,14 @@ static __always_inline int mt_emit(struct sk_buff *skb, __u8 hook, __u8 dir, __u
 	struct mt_event ev = {};
 	struct mt_skb s = {};
 
+	/* Freeing is not a match: with a filter, only skbs already followed are worth
+	 * parsing at their end, and most freed skbs on a busy host are not. */
+	if (end_of_life && (mt_cfg.port || mt_cfg.proto || mt_cfg.addr_prefix)) {
+		__u64 addr = (__u64)skb;
+
+		if (!bpf_map_lookup_elem(&tracked_skbs, &addr))
+			return 0;
+	}
 	if (mt_rd_skb(skb, &s))
 		return 0;
 	ev.type = MT_EV_PACKET;

@@ -31,3 +31,14 @@ MT_MAP struct {
 	__type(key, struct mt_tuple);
 	__type(value, __u8);
 } tracked_tuples SEC(".maps");
+
+/* Every port of a remembered tuple, one bit each: a packet none of whose ports is here
+ * cannot belong to a followed flow, so it skips both hash lookups (the common case for
+ * traffic the filter does not want). Bits are never cleared: a long session's prefilter
+ * grows weaker, never wrong. */
+MT_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} tracked_ports SEC(".maps");

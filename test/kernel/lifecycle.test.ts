@@ -59,8 +59,8 @@ describe.skipIf(!!skip)('nothing is left in the kernel', () => {
 
   it('after close()', async () => {
     const s = await ProbeSession.open({ ...opts, follow: false });
-    // 4 tracepoints + 2 netns x 18 netfilter links + 2 devices x 2 tcx links
-    expect(ourLinks()).toBe(4 + 2 * 18 + 2 * 2);
+    // 4 tracepoints + 2 netns x 14 netfilter links + 2 devices x 2 tcx links
+    expect(ourLinks()).toBe(4 + 2 * 14 + 2 * 2);
     expect(s.linkCount()).toBe(ourLinks());
     await s.close();
     await s.close(); // idempotent
@@ -70,7 +70,7 @@ describe.skipIf(!!skip)('nothing is left in the kernel', () => {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`after ${signal}, exiting ${code}`, async () => {
       const r = await holdThenSignal(opts, signal);
-      expect(r.linksWhileUp).toBe(44);
+      expect(r.linksWhileUp).toBe(36);
       expect(r.code).toBe(code);
       expect(ourLinks()).toBe(0);
     });
@@ -78,7 +78,7 @@ describe.skipIf(!!skip)('nothing is left in the kernel', () => {
 
   it('after SIGKILL (every link is owned by a file descriptor)', async () => {
     const r = await holdThenSignal(opts, 'SIGKILL');
-    expect(r.linksWhileUp).toBe(44);
+    expect(r.linksWhileUp).toBe(36);
     expect(ourLinks()).toBe(0);
   });
 

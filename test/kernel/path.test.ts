@@ -97,17 +97,17 @@ describe.skipIf(!!skip)('a TCP connection across veth, bridge and VXLAN', () => 
   const clientOut = ['client/eth0 nf:OUTPUT:before', 'client/eth0 nf:OUTPUT:after', 'client/eth0 nf:POSTROUTING:before', 'client/eth0 nf:POSTROUTING:after', 'client/eth0 tc-egress', 'client/eth0 xmit'];
   const aToB = [
     'nodeA/b0 recv', 'nodeA/b0 tc-ingress',
-    'nodeA/br0 nf:PREROUTING:before', 'nodeA/br0 nf:PREROUTING:after', 'nodeA/br0 nf:FORWARD:before', 'nodeA/br0 nf:POSTROUTING:before', 'nodeA/br0 nf:POSTROUTING:after',
+    'nodeA/br0 nf:PREROUTING:before', 'nodeA/br0 nf:PREROUTING:after', 'nodeA/br0 nf:POSTROUTING:before', 'nodeA/br0 nf:POSTROUTING:after',
     'nodeA/vx0 tc-egress', 'nodeA/vx0 xmit',
     // the same skb, now VXLAN-encapsulated, leaves through the underlay
     'nodeA/u0 nf:OUTPUT:before', 'nodeA/u0 nf:OUTPUT:after', 'nodeA/u0 nf:POSTROUTING:before', 'nodeA/u0 nf:POSTROUTING:after',
     'nodeA/u0 tc-egress', 'nodeA/u0 xmit',
-    'nodeB/u0 recv', 'nodeB/u0 tc-ingress', 'nodeB/u0 nf:PREROUTING:before', 'nodeB/u0 nf:PREROUTING:after', 'nodeB/u0 nf:INPUT:before', 'nodeB/u0 nf:INPUT:after',
+    'nodeB/u0 recv', 'nodeB/u0 tc-ingress', 'nodeB/u0 nf:PREROUTING:before', 'nodeB/u0 nf:PREROUTING:after', 'nodeB/u0 nf:INPUT:after',
     'nodeB/vx0 recv', 'nodeB/vx0 tc-ingress',
-    'nodeB/br0 nf:PREROUTING:before', 'nodeB/br0 nf:PREROUTING:after', 'nodeB/br0 nf:FORWARD:before', 'nodeB/br0 nf:POSTROUTING:before', 'nodeB/br0 nf:POSTROUTING:after',
+    'nodeB/br0 nf:PREROUTING:before', 'nodeB/br0 nf:PREROUTING:after', 'nodeB/br0 nf:POSTROUTING:before', 'nodeB/br0 nf:POSTROUTING:after',
     'nodeB/b1 tc-egress', 'nodeB/b1 xmit',
   ];
-  const serverIn = ['server/eth0 recv', 'server/eth0 tc-ingress', 'server/eth0 nf:PREROUTING:before', 'server/eth0 nf:PREROUTING:after', 'server/eth0 nf:INPUT:before', 'server/eth0 nf:INPUT:after'];
+  const serverIn = ['server/eth0 recv', 'server/eth0 tc-ingress', 'server/eth0 nf:PREROUTING:before', 'server/eth0 nf:PREROUTING:after', 'server/eth0 nf:INPUT:after'];
 
   it('sees the SYN at every hop, in order', () => {
     expect(pathOf(SYN, true)).toEqual([...clientOut, ...aToB, ...serverIn]);
