@@ -12,7 +12,7 @@ import { nativeError } from './errors.js';
 import { HOOK_POINTS, type HookPoint } from './hook-points.js';
 import { chooseAll, type LadderChoice } from './ladder.js';
 import { loadAddon, type AttachJob, type NativeAddon, type NativeLink, type NativeLinkEvent, type NativeLinkWatcher, type NativeSession } from './native.js';
-import { nativeRungProbe } from './rung-probe.js';
+import { cachedRungProbe, nativeRungProbe } from './rung-probe.js';
 import { ClsactLedger } from './clsact-ledger.js';
 
 export interface DeviceRef {
@@ -149,7 +149,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       const unknown = opts.hooks.filter((id) => !HOOK_POINTS.some((h) => h.id === id));
       if (unknown.length) throw new MeshTraceError('USAGE', `Unknown hook point ${unknown[0]}.`, { hint: `Known: ${HOOK_POINTS.map((h) => h.id).join(', ')}.` });
     }
-    const plan = chooseAll(hooks, facts, nativeRungProbe(addon), { disabled: opts.disabledRungs });
+    const plan = chooseAll(hooks, facts, cachedRungProbe(nativeRungProbe(addon)), { disabled: opts.disabledRungs });
     const programs = new Set<string>(opts.extraPrograms ?? []);
     for (const c of plan) for (const p of c.chosen?.programs ?? []) programs.add(p);
 
