@@ -313,11 +313,35 @@ static __always_inline void mt_submit(const struct mt_event *ev)
 	mt_count(MT_CNT_EMITTED);
 }
 
+/* The skb's fields and headers into ev; false when the skb cannot be read. */
+static __always_inline bool mt_fill(struct mt_event *ev, struct sk_buff *skb, __u8 hook, __u8 dir,
+				    __u32 aux, __u32 drop_reason, const struct mt_where *where)
+{
+	struct mt_skb s = {};
+
+	if (mt_rd_skb(skb, &s))
+		return false;
+	ev->type = MT_EV_PACKET;
+	ev->version = MT_EVENT_VERSION;
+	ev->hook = hook;
+	ev->dir = dir;
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->skb = (__u64)skb;
+	ev->netns = where && where->netns ? where->netns : s.netns;
+	ev->ifindex = where && where->ifindex ? where->ifindex : s.ifindex;
+	ev->len = s.len;
+	ev->mark = s.mark;
+	ev->drop_reason = drop_reason;
+	ev->aux = aux;
+	mt_parse(&s, ev);
+	return true;
+}
+
 static __always_inline int mt_emit(struct sk_buff *skb, __u8 hook, __u8 dir, __u32 aux,
 				   __u32 drop_reason, const struct mt_where *where, bool end_of_life)
 {
 	struct mt_event ev = {};
-	struct mt_skb s = {};
 
 	/* Freeing is not a match: with a filter, only skbs already followed are worth
 	 * parsing at their end, and most freed skbs on a busy host are not. */
@@ -327,22 +351,8 @@ static __always_inline int mt_emit(struct sk_buff *skb, __u8 hook, __u8 dir, __u
 		if (!bpf_map_lookup_elem(&tracked_skbs, &addr))
 			return 0;
 	}
-	if (mt_rd_skb(skb, &s))
+	if (!mt_fill(&ev, skb, hook, dir, aux, drop_reason, where))
 		return 0;
-	ev.type = MT_EV_PACKET;
-	ev.version = MT_EVENT_VERSION;
-	ev.hook = hook;
-	ev.dir = dir;
-	ev.cpu = bpf_get_smp_processor_id();
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.skb = (__u64)skb;
-	ev.netns = where && where->netns ? where->netns : s.netns;
-	ev.ifindex = where && where->ifindex ? where->ifindex : s.ifindex;
-	ev.len = s.len;
-	ev.mark = s.mark;
-	ev.drop_reason = drop_reason;
-	ev.aux = aux;
-	mt_parse(&s, &ev);
 	if (!mt_want(&ev, end_of_life))
 		return 0;
 	mt_submit(&ev);

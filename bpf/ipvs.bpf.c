@@ -50,23 +50,10 @@ int BPF_KPROBE(mt_kprobe_ip_vs_schedule, struct ip_vs_service___mt *svc, struct 
 static __always_inline int mt_ipvs_nat_xmit(struct sk_buff *skb, struct ip_vs_conn___mt *cp)
 {
 	struct mt_event ev = {};
-	struct mt_skb s = {};
+	__u32 fwmark = bpf_core_field_exists(cp->fwmark) ? BPF_CORE_READ(cp, fwmark) : 0;
 
-	if (mt_rd_skb(skb, &s))
+	if (!mt_fill(&ev, skb, MT_HOOK_IPVS_NAT_XMIT, MT_DIR_NONE, fwmark, 0, NULL))
 		return 0;
-	ev.type = MT_EV_PACKET;
-	ev.version = MT_EVENT_VERSION;
-	ev.hook = MT_HOOK_IPVS_NAT_XMIT;
-	ev.cpu = bpf_get_smp_processor_id();
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.skb = (__u64)skb;
-	ev.netns = s.netns;
-	ev.ifindex = s.ifindex;
-	ev.len = s.len;
-	ev.mark = s.mark;
-	if (bpf_core_field_exists(cp->fwmark))
-		ev.aux = BPF_CORE_READ(cp, fwmark);
-	mt_parse(&s, &ev);
 	if (!mt_want(&ev, false))
 		return 0;
 	/* the connection's virtual service and chosen real server, after the outer parse */
