@@ -233,6 +233,14 @@ static __always_inline bool mt_tuple_tracked(const struct mt_event *ev)
 	return bpf_map_lookup_elem(&tracked_tuples, &t) != NULL;
 }
 
+/* The filter itself, on the outer headers or, when encapsulated, the inner ones. */
+static __always_inline bool mt_static_match(const struct mt_event *ev)
+{
+	return mt_headers_match(&ev->outer, ev->flags & MT_F_IPV6, ev->flags & MT_F_L4) ||
+	       ((ev->flags & MT_F_ENCAP) &&
+		mt_headers_match(&ev->inner, ev->flags & MT_F_INNER_V6, ev->flags & MT_F_INNER_L4));
+}
+
 /* Only a packet with a port of some followed flow can be that flow, or its skb (NAT
  * rewrites one side of a tuple at a time, so a port of the flow survives). */
 static __always_inline bool mt_might_be_followed(const struct mt_event *ev)
@@ -261,9 +269,7 @@ static __always_inline bool mt_want(struct mt_event *ev, bool end_of_life)
 		return !(ev->flags & MT_F_NO_L3);
 
 	if (!end_of_life && !mt_might_be_followed(ev)) {
-		if (mt_headers_match(&ev->outer, ev->flags & MT_F_IPV6, ev->flags & MT_F_L4) ||
-		    ((ev->flags & MT_F_ENCAP) &&
-		     mt_headers_match(&ev->inner, ev->flags & MT_F_INNER_V6, ev->flags & MT_F_INNER_L4))) {
+		if (mt_static_match(ev)) {
 			bpf_map_update_elem(&tracked_skbs, &ev->skb, &one, BPF_ANY);
 			mt_remember_tuples(ev);
 			return true;
@@ -281,10 +287,7 @@ static __always_inline bool mt_want(struct mt_event *ev, bool end_of_life)
 	}
 	if (end_of_life)
 		goto skip;
-	if (mt_headers_match(&ev->outer, ev->flags & MT_F_IPV6, ev->flags & MT_F_L4) ||
-	    ((ev->flags & MT_F_ENCAP) &&
-	     mt_headers_match(&ev->inner, ev->flags & MT_F_INNER_V6, ev->flags & MT_F_INNER_L4)) ||
-	    mt_tuple_tracked(ev)) {
+	if (mt_static_match(ev) || mt_tuple_tracked(ev)) {
 		bpf_map_update_elem(&tracked_skbs, &ev->skb, &one, BPF_ANY);
 		mt_remember_tuples(ev);
 		return true;

@@ -29,8 +29,12 @@ export class ClsactLedger {
   private entries: Entry[] = [];
   private readonly file = join(LEDGER_DIR, `${process.pid}.json`);
 
-  record(ref: NetnsRef, job: AttachJob): void {
-    this.entries.push({ netnsInode: ref.inode, netnsPath: ref.path, ifindex: job.ifindex ?? 0, dir: job.dir ?? 'ingress' });
+  /** every filter of one attach batch, written once (not once per filter) */
+  record(attached: { ref: NetnsRef; job: AttachJob }[]): void {
+    if (attached.length === 0) return;
+    for (const { ref, job } of attached) {
+      this.entries.push({ netnsInode: ref.inode, netnsPath: ref.path, ifindex: job.ifindex ?? 0, dir: job.dir ?? 'ingress' });
+    }
     mkdirSync(LEDGER_DIR, { recursive: true, mode: 0o700 });
     writeFileSync(this.file, JSON.stringify(this.entries));
   }

@@ -2,7 +2,7 @@
 import { MeshTraceError } from '../errors.js';
 import type { NativeFailure } from './native.js';
 
-const EPERM = 1, ENOENT = 2, ESRCH = 3, ENODEV = 19, EINVAL = 22, EACCES = 13, ENOTSUPP = 524, EOPNOTSUPP = 95;
+const EPERM = 1, ENOENT = 2, ESRCH = 3, ENXIO = 6, ENODEV = 19, EINVAL = 22, EACCES = 13, ENOTSUPP = 524, EOPNOTSUPP = 95;
 
 /** the last lines of a verifier log: what it objected to */
 export function verifierTail(log: string | undefined, lines = 12): string | undefined {
@@ -48,7 +48,7 @@ export function nativeError(failure: NativeFailure | (Error & Partial<NativeFail
       detail: verifierTail(f.log),
     });
   }
-  if (op.startsWith('attach') && (errno === ENODEV || errno === ENOENT || errno === ENXIO_)) {
+  if (op.startsWith('attach') && (errno === ENODEV || errno === ENOENT || errno === ENXIO)) {
     return new MeshTraceError('DEVICE_GONE', `The device vanished while mesh-trace attached to it${at}.`, {
       hint: 'Devices come and go with containers; this one is skipped.',
       errno,
@@ -78,4 +78,3 @@ export function nativeError(failure: NativeFailure | (Error & Partial<NativeFail
     detail: f.log,
   });
 }
-const ENXIO_ = 6;

@@ -379,11 +379,12 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   private async runJobs(jobs: AttachJob[], owners: { state: NetnsState; dev?: DeviceRef }[]): Promise<void> {
     if (jobs.length === 0 || this.closed) return;
     const results = await this.native.attachBatch(jobs);
+    const clsact: { ref: NetnsRef; job: AttachJob }[] = [];
     results.forEach((r, i) => {
       const { state, dev } = owners[i];
       const job = jobs[i];
       if (r.ok) {
-        if (job.kind === 'clsact') this.ledger.record(state.ref, job);
+        if (job.kind === 'clsact') clsact.push({ ref: state.ref, job });
         if (!dev) {
           state.nfLinks.push(r.linkId);
         } else {
@@ -401,6 +402,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       this.attachFailures++;
       this.warn(nativeError(r, dev ? `${dev.name} in ${state.ref.names[0] ?? state.ref.inode}` : `namespace ${state.ref.names[0] ?? state.ref.inode}`));
     });
+    this.ledger.record(clsact);
   }
 
   /** new namespaces: rescanned (devices in known namespaces arrive through the watcher) */

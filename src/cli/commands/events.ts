@@ -119,11 +119,10 @@ export function registerEvents(program: Command): void {
           const lines: string[] = [];
           for (const e of batch.events()) {
             lines.push(opts.json ? eventJson(e, ctx) : eventLine(e, ctx));
-            if (count && ++seen >= count) break;
-            if (!count) seen++;
+            if (++seen === count) break;
           }
           if (lines.length) out.write(lines.join('\n') + '\n');
-          if (count && seen >= count) break;
+          if (seen === count) break;
         }
         await session.close();
         summary();
