@@ -2,7 +2,7 @@
 // records, read in place through one DataView (no per-event copy). Accessors by index
 // serve hot paths (correlation, counting); event(i) builds a plain object when wanted.
 import { EVENT_VERSION, EventType, Flag, HdrOff, Off, RECORD_SIZE } from './layout.js';
-import { dirName, hookName } from './hooks.js';
+import { dirName, Hook, hookName } from './hooks.js';
 import { formatAddr } from './addr.js';
 
 export interface PacketHeaders {
@@ -42,6 +42,8 @@ export interface PacketEvent {
   /** VXLAN network identifier and the encapsulated packet */
   vni?: number;
   inner?: PacketHeaders;
+  /** on IPVS NAT transmit: the virtual service, the real server it chose and the fwmark */
+  ipvs?: { virtual: PacketHeaders; real: PacketHeaders; fwmark: number };
 }
 
 export class EventBatch {
@@ -130,12 +132,13 @@ export class EventBatch {
       ev.vni = dv.getUint32(o + Off.vni, true);
       ev.inner = this.headers(o + Off.inner, flags & Flag.INNER_V6 ? 6 : 4, !!(flags & Flag.INNER_L4));
     }
+    if (hook === Hook.IPVS_NAT_XMIT && ev.outer) {
+      const conn = this.headers(o + Off.inner, ev.outer.family, true);
+      const real = { ...conn, saddr: ev.outer.saddr, sport: ev.outer.sport };
+      const virtual = { ...conn, daddr: conn.saddr, dport: conn.sport, saddr: ev.outer.saddr, sport: ev.outer.sport };
+      ev.ipvs = { virtual, real, fwmark: ev.aux };
+    }
     return ev;
-  }
-
-  /** inner/outer headers of an IPVS NAT event: the virtual service and the real server */
-  headersAt(i: number, which: 'outer' | 'inner', family: 4 | 6 = 4): PacketHeaders {
-    return this.headers(i * RECORD_SIZE + (which === 'outer' ? Off.outer : Off.inner), family, true);
   }
 
   *events(): IterableIterator<PacketEvent> {

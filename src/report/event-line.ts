@@ -3,13 +3,8 @@
 import type { PacketEvent, PacketHeaders } from '../events/decode.js';
 import { decodeNfAux, nfHookName } from '../events/hooks.js';
 import type { Style } from '../cli/style.js';
+import { protoName, tcpFlagString } from '../events/proto.js';
 
-const PROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMP6', 132: 'SCTP' };
-
-export function tcpFlagString(f: number): string {
-  const s = (f & 0x02 ? 'S' : '') + (f & 0x01 ? 'F' : '') + (f & 0x04 ? 'R' : '') + (f & 0x08 ? 'P' : '') + (f & 0x10 ? '.' : '');
-  return s || 'none';
-}
 
 function endpoint(addr: string, family: 4 | 6, port: number, l4: boolean): string {
   if (!l4) return addr;
@@ -17,7 +12,7 @@ function endpoint(addr: string, family: 4 | 6, port: number, l4: boolean): strin
 }
 
 export function headersText(h: PacketHeaders): string {
-  const proto = PROTO[h.proto] ?? `proto ${h.proto}`;
+  const proto = protoName(h.proto);
   let s = `${proto} ${endpoint(h.saddr, h.family, h.sport, h.l4)} > ${endpoint(h.daddr, h.family, h.dport, h.l4)}`;
   if (h.proto === 6 && h.l4) s += ` [${tcpFlagString(h.tcpFlags)}] seq ${h.tcpSeq}`;
   return s;

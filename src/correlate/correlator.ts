@@ -1,0 +1,314 @@
+// Events → journeys → flows → flow records. Pure: time only moves with the timestamps it is
+// given (events, and advance(now) from the source), so a recording replays to the same
+// records. Every table is bounded and every eviction is counted.
+import type { PacketEvent } from '../events/decode.js';
+import { Hook } from '../events/hooks.js';
+import { BENIGN_DROPS, buildHops, hopHeaders, type BuiltPath } from './hops.js';
+import { Flow, FlowTable } from './flow.js';
+import { Journey, JourneyTable, type Direction } from './journey.js';
+import { assignDirections, closedBothWays, timeOrder } from './direction.js';
+import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
+import type { Namer } from './namer.js';
+import { protoName } from '../events/proto.js';
+import { datagramKey, directedKey, l3View, vxlanKey } from './tuple.js';
+
+export interface CorrelatorOptions {
+  namer: Namer;
+  /** CLOCK_MONOTONIC ns of a clock → wall-clock ns (for the records' `start`) */
+  wallClock: (clock: string, monoNs: number) => number;
+  /** keep only the flows this accepts (--container, --service, --netns) */
+  accept?: (f: FlowRecord) => boolean;
+  maxJourneys?: number;
+  maxFlows?: number;
+  maxEventsPerJourney?: number;
+  /** a flow with no packet for this long is reported (state "timeout", or "dropped") */
+  flowTimeoutNs?: number;
+  /** a closed TCP flow waits this long for its last ACKs */
+  closeLingerNs?: number;
+  /** how long a freed skb's journey still takes late events (batches from other CPUs) */
+  reorderNs?: number;
+}
+
+export interface CorrelatorCounters {
+  events: number;
+  journeys: number;
+  flows: number;
+  flowsReported: number;
+  /** flows left out by --container/--service/--netns */
+  flowsFiltered: number;
+  flowsEvicted: number;
+  journeysEvicted: number;
+  missedFrees: number;
+  eventsTruncated: number;
+  /** frees of skbs never seen before (nothing to attach them to) */
+  eventsWithoutPacket: number;
+  clones: number;
+}
+
+const CLONE_WINDOW_NS = 1_000_000;
+
+export class Correlator {
+  private readonly journeys: JourneyTable;
+  private readonly flows: FlowTable;
+  private readonly datagrams = new Map<string, Journey>();
+  private readonly pending: Flow[] = [];
+  private readonly orphanFrees = new Map<string, PacketEvent>();
+  private readonly o: Required<Omit<CorrelatorOptions, 'accept'>> & Pick<CorrelatorOptions, 'accept'>;
+  private nextId = 1;
+  private events = 0;
+  private eventsWithoutPacket = 0;
+  private clones = 0;
+  private reported = 0;
+  private filtered = 0;
+
+  constructor(opts: CorrelatorOptions) {
+    this.o = {
+      maxJourneys: 65536,
+      maxFlows: 65536,
+      maxEventsPerJourney: 256,
+      flowTimeoutNs: 5e9,
+      closeLingerNs: 250e6,
+      reorderNs: 50e6,
+      ...opts,
+    };
+    this.journeys = new JourneyTable(this.o.maxJourneys, this.o.maxEventsPerJourney, 1e9);
+    this.flows = new FlowTable(this.o.maxFlows, (f) => this.pending.push(f));
+  }
+
+  push(events: Iterable<PacketEvent>, clock = 'local'): void {
+    for (const ev of events) this.one(ev, clock);
+  }
+
+  private one(ev: PacketEvent, clock: string): void {
+    this.events++;
+    const view = l3View(ev);
+    if (!view && (ev.hook === Hook.CONSUME || ev.hook === Hook.DROP) && !this.journeys.has(clock, ev.skb)) {
+      // the free may have overtaken the packet's first events (another CPU's batch)
+      this.orphanFrees.set(`${clock}|${ev.skb}`, ev);
+      return;
+    }
+    const { journey: j, fresh } = this.journeys.place(ev, clock);
+    if (fresh && this.orphanFrees.size) {
+      const key = `${clock}|${ev.skb}`;
+      const free = this.orphanFrees.get(key);
+      if (free && free.tsNs >= ev.tsNs) {
+        this.orphanFrees.delete(key);
+        j.add(free, this.o.maxEventsPerJourney);
+      }
+    }
+    if (!view || (!view.l4 && view.proto !== 1 && view.proto !== 58)) {
+      if (j.flow) j.flow.touch(j);
+      return;
+    }
+    const key = directedKey(view);
+    if (j.keys.has(key)) {
+      j.flow?.touch(j);
+      return;
+    }
+    const first = j.keys.size === 0;
+    j.keys.add(key);
+    if (first) {
+      this.noteClone(j, ev, view);
+      if (view.proto === 6) j.tcpFlags = view.tcpFlags;
+    }
+    this.flows.link(j, key);
+    if (first) j.flow!.noteTcpFlags(j);
+  }
+
+  /** a new skb carrying the very datagram another live skb carries is its clone */
+  private noteClone(j: Journey, ev: PacketEvent, view: NonNullable<ReturnType<typeof l3View>>): void {
+    const dk = `${j.clock}|${datagramKey(view)}`;
+    const other = this.datagrams.get(dk);
+    if (other && other !== j && other.firstTs <= ev.tsNs && (other.endTs === undefined || ev.tsNs - other.endTs < CLONE_WINDOW_NS)) {
+      j.parent = other;
+      other.clones++;
+      this.clones++;
+    } else {
+      this.datagrams.set(dk, j);
+    }
+  }
+
+  /** Time has reached nowNs on the source's clock: report the flows that are done. */
+  advance(nowNs: number): FlowRecord[] {
+    this.journeys.sweep(nowNs - this.o.reorderNs, nowNs - this.o.flowTimeoutNs);
+    for (const [k, j] of this.datagrams) if (j.lastTs < nowNs - 1e9) this.datagrams.delete(k);
+    for (const [k, ev] of this.orphanFrees) {
+      if (ev.tsNs < nowNs - this.o.reorderNs) {
+        this.orphanFrees.delete(k);
+        this.eventsWithoutPacket++;
+      }
+    }
+    const done: Flow[] = [...this.pending.splice(0)];
+    for (const f of this.flows.live) {
+      const idle = nowNs - f.lastTs;
+      if (idle >= this.o.flowTimeoutNs) done.push(f);
+      else if (idle >= this.o.closeLingerNs && (f.reset || (f.fins >= 2 && closedBothWays(timeOrder(f.journeys))))) done.push(f);
+    }
+    return this.report(done, 'timeout');
+  }
+
+  /** The source has ended: report every flow still open. */
+  flush(): FlowRecord[] {
+    return this.report([...this.pending.splice(0), ...this.flows.live], 'open');
+  }
+
+  counters(): CorrelatorCounters {
+    const jc = this.journeys.counters;
+    const fc = this.flows.counters;
+    return {
+      events: this.events,
+      journeys: jc.journeys,
+      flows: fc.flows,
+      flowsReported: this.reported,
+      flowsFiltered: this.filtered,
+      flowsEvicted: fc.flowsEvicted,
+      journeysEvicted: jc.journeysEvicted,
+      missedFrees: jc.missedFrees,
+      eventsTruncated: jc.eventsTruncated,
+      eventsWithoutPacket: this.eventsWithoutPacket,
+      clones: this.clones,
+    };
+  }
+
+  private report(flows: Flow[], idleState: FlowState): FlowRecord[] {
+    flows.sort((a, b) => a.firstTs - b.firstTs || a.seq - b.seq);
+    const out: FlowRecord[] = [];
+    for (const f of flows) {
+      this.flows.remove(f);
+      for (const j of f.journeys) {
+        this.journeys.forget(j);
+        const v = j.firstHeaders();
+        const view = v && l3View(v);
+        if (view) {
+          const dk = `${j.clock}|${datagramKey(view)}`;
+          if (this.datagrams.get(dk) === j) this.datagrams.delete(dk);
+        }
+      }
+      const rec = this.record(f, idleState);
+      if (this.o.accept && !this.o.accept(rec)) {
+        this.filtered++;
+        continue;
+      }
+      rec.id = this.nextId++;
+      this.reported++;
+      out.push(rec);
+    }
+    return out;
+  }
+
+  private record(f: Flow, idleState: FlowState): FlowRecord {
+    const journeys = timeOrder(f.journeys);
+    const tuples = assignDirections(journeys);
+    const packets = { forward: 0, reply: 0 };
+    const bytes = { forward: 0, reply: 0 };
+    const drops = new Map<string, DropSummary>();
+    let lastEnd: 'drop' | 'other' = 'other';
+    let lastTs = -Infinity;
+    for (const j of journeys) {
+      if (j.parent) continue;
+      const dir = j.dir ?? 'forward';
+      const head = j.firstHeaders();
+      const view = head && l3View(head);
+      packets[dir]++;
+      bytes[dir] += view?.ipLen ?? 0;
+      const drop = this.dropOf(j);
+      if (drop) {
+        const k = `${dir}|${drop.where}|${drop.reason}`;
+        const d = drops.get(k) ?? { direction: dir, where: drop.where, reason: drop.reason, count: 0 };
+        d.count++;
+        drops.set(k, d);
+      }
+      if (j.lastTs >= lastTs) {
+        lastTs = j.lastTs;
+        lastEnd = drop ? 'drop' : 'other';
+      }
+    }
+    const forward = this.path(f, journeys, 'forward');
+    const reply = this.path(f, journeys, 'reply');
+    const clock = journeys[0]?.clock ?? 'local';
+    let client = '';
+    let server = '';
+    if (forward?.packet) {
+      client = forward.packet.src;
+      server = forward.packet.dst;
+    } else if (reply?.packet) {
+      client = reply.packet.dst;
+      server = reply.packet.src;
+    }
+    const state: FlowState = f.evicted
+      ? 'evicted'
+      : f.reset
+        ? 'reset'
+        : f.fins >= 2 && closedBothWays(journeys)
+          ? 'closed'
+          : lastEnd === 'drop'
+            ? 'dropped'
+            : idleState;
+    return {
+      type: 'flow',
+      id: 0,
+      proto: (forward ?? reply)?.packet.proto ?? '?',
+      client,
+      server,
+      state,
+      start: new Date(this.o.wallClock(clock, f.firstTs) / 1e6).toISOString(),
+      first_ns: f.firstTs,
+      last_ns: f.lastTs,
+      duration_ns: f.lastTs - f.firstTs,
+      packets,
+      bytes,
+      forward,
+      reply,
+      drops: [...drops.values()],
+      tuples: tuples.map((k) => {
+        const [proto, rest] = k.split('|');
+        return `${protoName(Number(proto))} ${rest.replace('>', ' > ')}`;
+      }),
+    };
+  }
+
+  /** the path of the first packet of a direction, continued across a VXLAN tunnel into the
+   * other node's journey of the same datagram when the two are different skbs */
+  private path(f: Flow, journeys: Journey[], dir: Direction): Path | null {
+    const j = journeys.find((x) => !x.parent && (x.dir ?? 'forward') === dir);
+    if (!j) return null;
+    const first = j.firstHeaders();
+    const view = first && l3View(first);
+    if (!first || !view) return null;
+    let built: BuiltPath = buildHops(j.ordered(), dir, this.o.namer);
+    const hops = [...built.hops];
+    let cur = j;
+    const used = new Set<Journey>([j]);
+    for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
+      const lastTunnel = [...cur.ordered()].reverse().find((e) => e.vni !== undefined);
+      const key = lastTunnel && vxlanKey(lastTunnel);
+      if (!key) break;
+      const next = journeys.find((x) => !used.has(x) && (x.clock !== cur.clock || x.skb !== cur.skb) && x.ordered().some((e) => vxlanKey(e) === key));
+      if (!next) break;
+      used.add(next);
+      const from = next.ordered().findIndex((e) => vxlanKey(e) === key);
+      built = buildHops(next.ordered().slice(from), dir, this.o.namer);
+      const firstNext = built.hops[0];
+      const last = hops[hops.length - 1];
+      if (firstNext && last) firstNext.latency_ns = next.clock === cur.clock ? firstNext.t_ns - last.t_ns : null;
+      hops.push(...built.hops);
+      cur = next;
+    }
+    const sameClock = cur.clock === j.clock;
+    return {
+      packet: hopHeaders(view, first.mark),
+      hops,
+      end: built.end,
+      total_ns: hops.length && sameClock ? hops[hops.length - 1].t_ns - hops[0].t_ns : null,
+      clones: journeys.filter((x) => x.parent === j).length,
+    };
+  }
+
+  private dropOf(j: Journey): { where: string; reason: string } | undefined {
+    const ev = j.events.find((e) => e.hook === Hook.DROP);
+    if (!ev) return undefined;
+    const reason = this.o.namer.dropReason(ev.dropReason);
+    if (BENIGN_DROPS.has(reason)) return undefined;
+    return buildHops(j.ordered(), j.dir ?? 'forward', this.o.namer).drop;
+  }
+}

@@ -1,0 +1,118 @@
+// Flows: both directions of a connection. A journey joins the flow that already knows any
+// tuple it was seen with; since NAT rewrites happen on the same skb, one journey carries
+// both the tuple before and after each rewrite, and the reply, seen with the rewritten
+// tuples reversed, lands in the same flow.
+import type { Journey } from './journey.js';
+import { canonicalKey } from './tuple.js';
+
+const FIN = 0x01;
+const RST = 0x04;
+
+export class Flow {
+  readonly journeys: Journey[] = [];
+  /** unordered tuple keys, as indexed by the table */
+  readonly keys = new Set<string>();
+  firstTs = Infinity;
+  lastTs = 0;
+  /** journeys carrying a FIN (the close needs one each way) */
+  fins = 0;
+  reset = false;
+  evicted = false;
+
+  constructor(readonly seq: number) {}
+
+  add(j: Journey): void {
+    this.journeys.push(j);
+    j.flow = this;
+    this.touch(j);
+  }
+
+  touch(j: Journey): void {
+    if (j.firstTs < this.firstTs) this.firstTs = j.firstTs;
+    if (j.lastTs > this.lastTs) this.lastTs = j.lastTs;
+  }
+
+  noteTcpFlags(j: Journey): void {
+    if (j.tcpFlags & RST) this.reset = true;
+    if (j.tcpFlags & FIN) this.fins++;
+  }
+}
+
+export interface FlowCounters {
+  flows: number;
+  /** live flows pushed out (reported early, state "evicted") because the table was full */
+  flowsEvicted: number;
+}
+
+/** Live flows, by every tuple they were seen with. Bounded: the flow idle the longest is
+ * reported early (as evicted) to make room. */
+export class FlowTable {
+  private readonly byKey = new Map<string, Flow>();
+  readonly live = new Set<Flow>();
+  private nextSeq = 1;
+  readonly counters: FlowCounters = { flows: 0, flowsEvicted: 0 };
+
+  constructor(
+    private readonly maxFlows: number,
+    private readonly onEvict: (f: Flow) => void,
+  ) {}
+
+  /** Join journey j to the flow of `key` (a directed tuple it was seen with). */
+  link(j: Journey, key: string): void {
+    const canon = canonicalKey(key);
+    const known = this.byKey.get(canon);
+    let flow = j.flow;
+    if (!flow && known) {
+      flow = known;
+      flow.add(j);
+    } else if (!flow) {
+      if (this.live.size >= this.maxFlows) this.evictIdlest();
+      flow = new Flow(this.nextSeq++);
+      this.counters.flows++;
+      this.live.add(flow);
+      flow.add(j);
+    } else if (known && known !== flow) {
+      flow = this.merge(known, flow);
+    }
+    if (!known) {
+      this.byKey.set(canon, flow);
+      flow.keys.add(canon);
+    }
+    flow.touch(j);
+  }
+
+  /** the older flow absorbs the younger */
+  private merge(a: Flow, b: Flow): Flow {
+    const [keep, gone] = a.firstTs < b.firstTs || (a.firstTs === b.firstTs && a.seq < b.seq) ? [a, b] : [b, a];
+    for (const k of gone.keys) {
+      this.byKey.set(k, keep);
+      keep.keys.add(k);
+    }
+    for (const j of gone.journeys) keep.add(j);
+    keep.fins += gone.fins;
+    keep.reset ||= gone.reset;
+    this.live.delete(gone);
+    return keep;
+  }
+
+  /** take a finished flow out of the table */
+  remove(f: Flow): void {
+    this.live.delete(f);
+    for (const k of f.keys) if (this.byKey.get(k) === f) this.byKey.delete(k);
+  }
+
+  private evictIdlest(): void {
+    // the oldest flows are first in the set: the idlest of those, not a scan of all
+    let idlest: Flow | undefined;
+    let looked = 0;
+    for (const f of this.live) {
+      if (!idlest || f.lastTs < idlest.lastTs) idlest = f;
+      if (++looked === 64) break;
+    }
+    if (!idlest) return;
+    idlest.evicted = true;
+    this.counters.flowsEvicted++;
+    this.remove(idlest);
+    this.onEvict(idlest);
+  }
+}

@@ -1,0 +1,200 @@
+// One journey's events → the hops a person reads. Consecutive events at the same device
+// are one hop (tc-ingress, recv and the netfilter hooks of one crossing); a netfilter
+// before/after pair whose headers differ is a hop of its own (the NAT step, with what it
+// changed); an encapsulation or decapsulation is a change on the first hop that sees it;
+// a drop is the last hop, where the packet died and why.
+import type { PacketEvent, PacketHeaders } from '../events/decode.js';
+import { decodeNfAux, Hook, nfHookName } from '../events/hooks.js';
+import { protoName, tcpFlagString } from '../events/proto.js';
+import type { Change, Hop, HopHeaders, PathEnd } from './model.js';
+import type { Namer } from './namer.js';
+import { nameChange, type RawChange } from './rewrite.js';
+import type { Direction } from './journey.js';
+import { dstText, l3View, srcText } from './tuple.js';
+
+/** frees that are the end of a normal life, not a loss: a socket purging what nobody read */
+export const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
+
+const INGRESS_HOOKS = new Set<number>([Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_HANDLE, Hook.VXLAN_RCV]);
+
+function hookLabel(ev: PacketEvent): string {
+  if (ev.hook === Hook.NF) {
+    const nf = decodeNfAux(ev.aux);
+    return `netfilter ${nfHookName[nf.hooknum] ?? nf.hooknum}${nf.stage === 'after' ? '' : ' (before NAT)'}`;
+  }
+  return ev.hookName;
+}
+
+function direction(ev: PacketEvent): 'in' | 'out' {
+  if (ev.hook === Hook.NF) return ev.dir === 'ingress' ? 'in' : 'out';
+  return INGRESS_HOOKS.has(ev.hook) ? 'in' : 'out';
+}
+
+export function hopHeaders(h: PacketHeaders, mark: number): HopHeaders {
+  const out: HopHeaders = { proto: protoName(h.proto), src: srcText(h), dst: dstText(h), ip_id: h.ipId, len: h.ipLen };
+  if (h.proto === 6 && h.l4) {
+    out.flags = tcpFlagString(h.tcpFlags);
+    out.seq = h.tcpSeq;
+    out.ack = h.tcpAck;
+  }
+  if (mark) out.mark = mark;
+  return out;
+}
+
+function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, curMark: number): RawChange[] {
+  const out: RawChange[] = [];
+  const mark = prevMark;
+  if (curMark !== 0 && curMark !== prevMark) out.push({ field: 'mark', from: `0x${prevMark.toString(16)}`, to: String(curMark), mark });
+  if (dstText(prev) !== dstText(cur)) out.push({ field: 'dst', from: dstText(prev), to: dstText(cur), mark: curMark || mark });
+  if (srcText(prev) !== srcText(cur)) out.push({ field: 'src', from: srcText(prev), to: srcText(cur), mark: curMark || mark });
+  return out;
+}
+
+export interface BuiltPath {
+  hops: Hop[];
+  end: PathEnd;
+  drop?: { where: string; reason: string };
+}
+
+export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): BuiltPath {
+  const hops: Hop[] = [];
+  let cur: Hop | undefined;
+  let curPlace = '';
+  let prev: PacketHeaders | undefined;
+  let prevMark = 0;
+  let prevVni: number | undefined;
+  let end: PathEnd = 'open';
+  let drop: BuiltPath['drop'];
+
+  const place = (netns: number, ifindex: number): Omit<Hop, 'what' | 'hooks' | 't_ns' | 'latency_ns' | 'changes'> => {
+    const d = ifindex ? namer.device(netns, ifindex) : undefined;
+    if (d) {
+      return { node: d.node, netns: d.netns, netns_inode: netns, device: d.device, ifindex, kind: d.kind, ...(d.network ? { network: d.network } : {}), where: d.label };
+    }
+    const ns = namer.netns(netns);
+    const nsText = ns ? `${ns.node} · ${ns.display}` : `netns ${netns}`;
+    return {
+      node: ns?.node ?? '?',
+      netns: ns?.display ?? String(netns),
+      netns_inode: netns,
+      ...(ifindex ? { ifindex } : {}),
+      where: ifindex ? `${nsText} · if${ifindex}` : nsText,
+    };
+  };
+  const push = (hop: Hop, key: string): Hop => {
+    const last = hops[hops.length - 1];
+    hop.latency_ns = last ? hop.t_ns - last.t_ns : null;
+    hops.push(hop);
+    curPlace = key;
+    return hop;
+  };
+  const named = (raw: RawChange[], netns: number): Change[] => raw.map((c) => nameChange(c, dir, namer.netns(netns)));
+
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
+    if (ev.hook === Hook.CONSUME) {
+      end = cur && cur.what === 'out' && cur.kind !== 'veth' ? 'left' : 'delivered';
+      break;
+    }
+    if (ev.hook === Hook.DROP) {
+      const reason = namer.dropReason(ev.dropReason);
+      if (BENIGN_DROPS.has(reason)) {
+        end = 'delivered';
+        break;
+      }
+      const at = ev.netns ? place(ev.netns, ev.ifindex) : cur ? place(cur.netns_inode, 0) : place(0, 0);
+      push({ ...at, what: 'drop', hooks: ['drop'], t_ns: ev.tsNs, latency_ns: null, changes: [], drop_reason: reason }, 'drop');
+      end = 'dropped';
+      drop = { where: at.where, reason };
+      break;
+    }
+    const view = l3View(ev);
+    const key = `${ev.netns}:${ev.ifindex}`;
+    const changes: Change[] = [];
+    if (view && prev) {
+      if (ev.vni !== undefined && prevVni === undefined && ev.outer) {
+        changes.push({ kind: 'VXLAN-encap', field: 'tunnel', vni: ev.vni, from: srcText(ev.outer), to: dstText(ev.outer) });
+      } else if (ev.vni === undefined && prevVni !== undefined) {
+        changes.push({ kind: 'VXLAN-decap', field: 'tunnel', vni: prevVni });
+      }
+    }
+
+    // the load balancer: IPVS picked a real server and rewrites the destination to it
+    if (ev.hook === Hook.IPVS_NAT_XMIT && ev.ipvs && view) {
+      const svc = ev.ipvs;
+      const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
+      changes.push({ kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule });
+      cur = push({ ...place(ev.netns, ev.ifindex), what: 'lb', hooks: [ev.hookName], t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(view, ev.mark), changes }, 'lb');
+      prev = { ...view, daddr: svc.real.daddr, dport: svc.real.dport };
+      prevMark = ev.mark;
+      continue;
+    }
+
+    // a netfilter pair around the NAT priorities whose headers differ: the NAT step
+    let after: PacketEvent | undefined;
+    let afterView: PacketHeaders | undefined;
+    if (ev.hook === Hook.NF && view) {
+      const nf = decodeNfAux(ev.aux);
+      const next = events[i + 1];
+      if (nf.stage === 'before' && next && next.hook === Hook.NF && next.netns === ev.netns) {
+        const n2 = decodeNfAux(next.aux);
+        const nv = l3View(next);
+        if (n2.stage === 'after' && n2.hooknum === nf.hooknum && nv && rawChanges(view, nv, ev.mark, next.mark).length) {
+          after = next;
+          afterView = nv;
+        }
+      } else if (nf.stage === 'after' && prev && rawChanges(prev, view, prevMark, ev.mark).length) {
+        after = ev;
+        afterView = view;
+      }
+    }
+    if (after && afterView && view) {
+      const from = after === ev ? prev! : view;
+      const fromMark = after === ev ? prevMark : ev.mark;
+      changes.push(...named(rawChanges(from, afterView, fromMark, after.mark), ev.netns));
+      const hooks = after === ev ? [hookLabel(ev)] : [hookLabel(ev), hookLabel(after)];
+      const isLb = changes.some((c) => c.kind === 'IPVS');
+      cur = push(
+        { ...place(ev.netns, ev.ifindex), what: isLb ? 'lb' : 'nat', hooks, t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(afterView, after.mark), changes },
+        'nat',
+      );
+      prev = afterView;
+      prevMark = after.mark;
+      prevVni = after.vni;
+      if (after !== ev) i++;
+      continue;
+    }
+
+    // a rewrite seen only between two device hops (no netfilter link there, or a pcap)
+    if (view && prev) {
+      changes.push(...named(rawChanges(prev, view, prevMark, ev.mark).filter((c) => c.field !== 'mark' || ev.hook === Hook.NF), ev.netns));
+    }
+    const d = direction(ev);
+    if (cur && curPlace === key) {
+      if (!cur.hooks.includes(hookLabel(ev))) cur.hooks.push(hookLabel(ev));
+      if (cur.what !== d && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
+      cur.changes.push(...changes);
+      if (view && !cur.headers) cur.headers = hopHeaders(view, ev.mark);
+    } else {
+      cur = push(
+        {
+          ...place(ev.netns, ev.ifindex),
+          what: d,
+          hooks: [hookLabel(ev)],
+          t_ns: ev.tsNs,
+          latency_ns: null,
+          ...(view ? { headers: hopHeaders(view, ev.mark) } : {}),
+          ...(ev.vni !== undefined && ev.outer ? { vxlan: { vni: ev.vni, src: srcText(ev.outer), dst: dstText(ev.outer) } } : {}),
+          changes,
+        },
+        key,
+      );
+    }
+    if (view) {
+      prev = view;
+      prevMark = ev.mark;
+      prevVni = ev.vni;
+    }
+  }
+  return { hops, end, ...(drop ? { drop } : {}) };
+}

@@ -1,0 +1,65 @@
+// The keys a packet is known by: its connection tuple (directed and unordered) and its
+// identity as one IP datagram (what a clone or the other node's decapsulation shares).
+import type { PacketEvent, PacketHeaders } from '../events/decode.js';
+
+/** the headers that describe the packet itself: the inner ones once VXLAN-encapsulated */
+export function l3View(ev: PacketEvent): PacketHeaders | undefined {
+  return ev.vni !== undefined && ev.inner ? ev.inner : ev.outer;
+}
+
+export function endpointText(addr: string, family: 4 | 6, port: number, l4: boolean): string {
+  if (!l4) return addr;
+  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** `10.0.0.1:80` → 10.0.0.1 and 80; `[fd00::1]:80` → fd00::1 and 80; a bare address has no port */
+export function splitEndpoint(ep: string): { addr: string; port?: string } {
+  if (ep.startsWith('[')) {
+    const end = ep.indexOf(']');
+    return { addr: ep.slice(1, end), ...(ep[end + 1] === ':' ? { port: ep.slice(end + 2) } : {}) };
+  }
+  const i = ep.indexOf(':');
+  return i < 0 || ep.indexOf(':', i + 1) >= 0 ? { addr: ep } : { addr: ep.slice(0, i), port: ep.slice(i + 1) };
+}
+
+export function srcText(h: PacketHeaders): string {
+  return endpointText(h.saddr, h.family, h.sport, h.l4);
+}
+export function dstText(h: PacketHeaders): string {
+  return endpointText(h.daddr, h.family, h.dport, h.l4);
+}
+
+/** `6|10.0.0.1:5000>10.0.0.2:80`: one direction of a connection */
+export function directedKey(h: PacketHeaders): string {
+  return `${h.proto}|${srcText(h)}>${dstText(h)}`;
+}
+
+export function reverseKey(key: string): string {
+  const bar = key.indexOf('|');
+  const gt = key.indexOf('>', bar);
+  return `${key.slice(0, bar)}|${key.slice(gt + 1)}>${key.slice(bar + 1, gt)}`;
+}
+
+/** both directions of a connection share this key */
+export function canonicalKey(directed: string): string {
+  const rev = reverseKey(directed);
+  return directed < rev ? directed : rev;
+}
+
+/** one datagram: the same bytes seen on a clone, or before and after a tunnel */
+export function datagramKey(h: PacketHeaders): string {
+  return `${directedKey(h)}|${h.ipId}|${h.ipLen}|${h.proto === 6 ? `${h.tcpSeq}|${h.tcpAck}|${h.tcpFlags}` : ''}`;
+}
+
+/** a tunnel crossing: VNI, outer UDP tuple and the inner datagram */
+export function vxlanKey(ev: PacketEvent): string | undefined {
+  if (ev.vni === undefined || !ev.outer || !ev.inner) return undefined;
+  return `${ev.vni}|${directedKey(ev.outer)}|${datagramKey(ev.inner)}`;
+}
+
+/** Whether two headers can be the same TCP segment (NAT changes addresses, not these). */
+export function sameSegment(a: PacketHeaders, b: PacketHeaders): boolean {
+  if (a.proto !== b.proto) return false;
+  if (a.proto !== 6 || !a.l4 || !b.l4) return true;
+  return a.tcpSeq === b.tcpSeq && a.tcpFlags === b.tcpFlags;
+}
