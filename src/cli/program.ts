@@ -3,6 +3,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerEvents } from './commands/events.js';
 import { registerLab } from './commands/lab.js';
 import { registerTopology } from './commands/topology.js';
+import { registerTrace } from './commands/trace.js';
 import { readVersion } from '../version.js';
 
 // The one place where commands are composed; each lives in its own file under commands/.
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     // options after a subcommand belong to it (`lab exec node1 ip -j link` passes -j on)
     .enablePositionalOptions();
+  registerTrace(program);
   registerEvents(program);
   registerDoctor(program);
   registerLab(program);

@@ -53,6 +53,8 @@ export class Correlator {
   private readonly datagrams = new Map<string, Journey>();
   private readonly pending: Flow[] = [];
   private readonly orphanFrees = new Map<string, PacketEvent>();
+  /** best branches of the flow being recorded */
+  private readonly branches = new Map<Journey, { journey: Journey; built: BuiltPath }>();
   private readonly o: Required<Omit<CorrelatorOptions, 'accept'>> & Pick<CorrelatorOptions, 'accept'>;
   private nextId = 1;
   private events = 0;
@@ -107,25 +109,25 @@ export class Correlator {
     }
     const first = j.keys.size === 0;
     j.keys.add(key);
-    if (first) {
-      this.noteClone(j, ev, view);
-      if (view.proto === 6) j.tcpFlags = view.tcpFlags;
-    }
+    this.noteDatagram(j, ev, view, first);
+    if (first && view.proto === 6) j.tcpFlags = view.tcpFlags;
     this.flows.link(j, key);
     if (first) j.flow!.noteTcpFlags(j);
   }
 
-  /** a new skb carrying the very datagram another live skb carries is its clone */
-  private noteClone(j: Journey, ev: PacketEvent, view: NonNullable<ReturnType<typeof l3View>>): void {
+  /** A new skb carrying the very datagram another live skb carries is its clone (a bridge
+   * flooding, a tap). Every form a journey takes (after each rewrite) is remembered, since a
+   * bridge can flood after a DNAT. */
+  private noteDatagram(j: Journey, ev: PacketEvent, view: NonNullable<ReturnType<typeof l3View>>, first: boolean): void {
     const dk = `${j.clock}|${datagramKey(view)}`;
     const other = this.datagrams.get(dk);
-    if (other && other !== j && other.firstTs <= ev.tsNs && (other.endTs === undefined || ev.tsNs - other.endTs < CLONE_WINDOW_NS)) {
+    const alive = other && other !== j && other.firstTs <= ev.tsNs && (other.endTs === undefined || ev.tsNs - other.endTs < CLONE_WINDOW_NS);
+    if (first && alive) {
       j.parent = other;
       other.clones++;
       this.clones++;
-    } else {
-      this.datagrams.set(dk, j);
     }
+    if (!alive) this.datagrams.set(dk, j);
   }
 
   /** Time has reached nowNs on the source's clock: report the flows that are done. */
@@ -177,9 +179,9 @@ export class Correlator {
       this.flows.remove(f);
       for (const j of f.journeys) {
         this.journeys.forget(j);
-        const v = j.firstHeaders();
-        const view = v && l3View(v);
-        if (view) {
+        for (const e of j.events) {
+          const view = l3View(e);
+          if (!view) continue;
           const dk = `${j.clock}|${datagramKey(view)}`;
           if (this.datagrams.get(dk) === j) this.datagrams.delete(dk);
         }
@@ -211,7 +213,9 @@ export class Correlator {
       const view = head && l3View(head);
       packets[dir]++;
       bytes[dir] += view?.ipLen ?? 0;
-      const drop = this.dropOf(j);
+      // a copy dropped while another copy went on (a bridge flooding) is not a lost packet
+      const branch = this.bestBranch(j, journeys);
+      const drop = branch.built.end === 'dropped' ? branch.built.drop : undefined;
       if (drop) {
         const k = `${dir}|${drop.where}|${drop.reason}`;
         const d = drops.get(k) ?? { direction: dir, where: drop.where, reason: drop.reason, count: 0 };
@@ -244,6 +248,7 @@ export class Correlator {
           : lastEnd === 'drop'
             ? 'dropped'
             : idleState;
+    this.branches.clear();
     return {
       type: 'flow',
       id: 0,
@@ -267,6 +272,33 @@ export class Correlator {
     };
   }
 
+  /** Of a packet and its clones, the copy that went furthest (delivered, left the node,
+   * still going, dropped), with its hops from the packet's first: the parent's up to the
+   * moment of the copy, then the copy's own. */
+  private bestBranch(root: Journey, journeys: Journey[]): { journey: Journey; built: BuiltPath } {
+    const cached = this.branches.get(root);
+    if (cached) return cached;
+    const rank: Record<BuiltPath['end'], number> = { delivered: 3, left: 2, open: 1, dropped: 0 };
+    const copies = [root];
+    for (const x of journeys) if (x.parent && copies.includes(x.parent)) copies.push(x);
+    let best: { journey: Journey; built: BuiltPath } | undefined;
+    for (const c of copies) {
+      const built = buildHops(c.ordered(), root.dir ?? 'forward', this.o.namer);
+      if (!best || rank[built.end] > rank[best.built.end]) best = { journey: c, built };
+    }
+    const chosen = best!;
+    let hops = chosen.built.hops;
+    for (let x = chosen.journey; x.parent; x = x.parent) {
+      const parentHops = buildHops(x.parent.ordered(), root.dir ?? 'forward', this.o.namer).hops.filter((h) => h.t_ns < x.firstTs);
+      const last = parentHops[parentHops.length - 1];
+      if (last && hops[0]) hops[0] = { ...hops[0], latency_ns: hops[0].t_ns - last.t_ns };
+      hops = [...parentHops, ...hops];
+    }
+    const out = { journey: chosen.journey, built: { ...chosen.built, hops } };
+    this.branches.set(root, out);
+    return out;
+  }
+
   /** the path of the first packet of a direction, continued across a VXLAN tunnel into the
    * other node's journey of the same datagram when the two are different skbs */
   private path(f: Flow, journeys: Journey[], dir: Direction): Path | null {
@@ -275,10 +307,11 @@ export class Correlator {
     const first = j.firstHeaders();
     const view = first && l3View(first);
     if (!first || !view) return null;
-    let built: BuiltPath = buildHops(j.ordered(), dir, this.o.namer);
+    const branch = this.bestBranch(j, journeys);
+    let built: BuiltPath = branch.built;
     const hops = [...built.hops];
-    let cur = j;
-    const used = new Set<Journey>([j]);
+    let cur = branch.journey;
+    const used = new Set<Journey>([j, cur]);
     for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
       const lastTunnel = [...cur.ordered()].reverse().find((e) => e.vni !== undefined);
       const key = lastTunnel && vxlanKey(lastTunnel);
@@ -302,13 +335,5 @@ export class Correlator {
       total_ns: hops.length && sameClock ? hops[hops.length - 1].t_ns - hops[0].t_ns : null,
       clones: journeys.filter((x) => x.parent === j).length,
     };
-  }
-
-  private dropOf(j: Journey): { where: string; reason: string } | undefined {
-    const ev = j.events.find((e) => e.hook === Hook.DROP);
-    if (!ev) return undefined;
-    const reason = this.o.namer.dropReason(ev.dropReason);
-    if (BENIGN_DROPS.has(reason)) return undefined;
-    return buildHops(j.ordered(), j.dir ?? 'forward', this.o.namer).drop;
   }
 }

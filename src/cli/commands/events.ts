@@ -1,88 +1,28 @@
 import type { Command } from 'commander';
 import { MeshTraceError } from '../../errors.js';
-import { encodeFilter, type FilterSpec } from '../../events/filter.js';
-import type { PacketEvent } from '../../events/decode.js';
 import { dropReasonName } from '../../probe/btf-enum.js';
 import { ProbeSession } from '../../probe/session.js';
 import { closeOnSignals } from '../../probe/signals.js';
-import { collectTopology, createResolver, type Resolver } from '../../topology/index.js';
 import { eventJson, eventLine, wallClock } from '../../report/event-line.js';
+import { addCaptureOptions, captureFilter, positiveNumber, type CaptureOptions } from '../capture-options.js';
+import { liveNames } from '../live-names.js';
 import { action } from '../run-action.js';
 import { style, useColor } from '../style.js';
 
-interface EventsOptions {
-  port?: string;
-  host?: string;
-  proto?: string;
+interface EventsOptions extends CaptureOptions {
   netns?: string[];
-  json?: boolean;
-  count?: string;
-  duration?: string;
-  docker: string[];
-  disableRung: string[];
-  tcMode: 'auto' | 'tcx' | 'clsact';
-}
-
-function positiveNumber(v: string | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new MeshTraceError('USAGE', `${what} must be a positive number, not "${v}".`);
-  return n;
-}
-
-/** names resolve through a topology snapshot, re-taken (at most once a second) when an
- * event comes from a device the snapshot does not know yet */
-function liveNames(docker: string[]): { where: (e: PacketEvent) => string; ready: Promise<void>; resolver: () => Resolver | undefined } {
-  let resolver: Resolver | undefined;
-  let refreshing = false;
-  let last = 0;
-  const refresh = async () => {
-    if (refreshing || Date.now() - last < 1000) return;
-    refreshing = true;
-    last = Date.now();
-    try {
-      resolver = createResolver(await collectTopology({ docker }));
-    } catch {
-      /* names stay as they were */
-    } finally {
-      refreshing = false;
-    }
-  };
-  const ready = refresh();
-  return {
-    ready,
-    resolver: () => resolver,
-    where: (e) => {
-      if (!e.ifindex) return e.netns ? `netns ${e.netns}` : '-';
-      const r = resolver?.resolve(e.netns, e.ifindex);
-      if (r) return r.label;
-      void refresh();
-      return resolver ? resolver.label(e.netns, e.ifindex) : `netns ${e.netns} · if ${e.ifindex}`;
-    },
-  };
 }
 
 export function registerEvents(program: Command): void {
-  program
-    .command('events')
-    .description('Print every hop event as it happens (one line per packet per hook), names resolved from the topology')
-    .option('-p, --port <port>', 'source or destination port, outer or inner (VXLAN)')
-    .option('--host <addr>', 'source or destination address or CIDR')
-    .option('--proto <proto>', 'tcp, udp, icmp or a number')
+  addCaptureOptions(
+    program.command('events').description('Print every hop event as it happens (one line per packet per hook), names resolved from the topology'),
+    'events',
+  )
     .option('--netns <name...>', 'only these namespaces (names as `mesh-trace topology` shows them, or inodes)')
     .option('--json', 'NDJSON: one JSON object per event')
-    .option('-c, --count <n>', 'stop after n events')
-    .option('-d, --duration <seconds>', 'stop after this many seconds')
-    .option('--docker <socket...>', 'Docker Engine API sockets', ['/var/run/docker.sock'])
-    .option('--disable-rung <rung...>', 'switch attach rungs off, e.g. fentry or tcx', [])
-    .option('--tc-mode <mode>', 'device attach: auto, tcx or clsact', 'auto')
     .action(
       action(async (opts: EventsOptions) => {
-        const filter: FilterSpec = {};
-        if (opts.port !== undefined) filter.port = Number(opts.port);
-        if (opts.host !== undefined) filter.host = opts.host;
-        if (opts.proto !== undefined) filter.proto = opts.proto;
-        encodeFilter(filter); // a bad filter is refused before anything else is done
+        const filter = captureFilter(opts);
         const count = positiveNumber(opts.count, '--count');
         const duration = positiveNumber(opts.duration, '--duration');
         const names = liveNames(opts.docker);

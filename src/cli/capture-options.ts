@@ -1,0 +1,46 @@
+// The options every live command shares (what to trace, how long, how to attach), and
+// turning them into an in-kernel filter with a clear error for each bad value.
+import type { Command } from 'commander';
+import { MeshTraceError } from '../errors.js';
+import { encodeFilter, type FilterSpec } from '../events/filter.js';
+
+export interface CaptureOptions {
+  port?: string;
+  host?: string;
+  proto?: string;
+  json?: boolean;
+  count?: string;
+  duration?: string;
+  docker: string[];
+  disableRung: string[];
+  tcMode: 'auto' | 'tcx' | 'clsact';
+}
+
+export function addCaptureOptions(cmd: Command, countWhat: string): Command {
+  return cmd
+    .option('-p, --port <port>', 'source or destination port, outer or inner (VXLAN)')
+    .option('--host <addr>', 'source or destination address or CIDR')
+    .option('--proto <proto>', 'tcp, udp, icmp or a number')
+    .option('-c, --count <n>', `stop after n ${countWhat}`)
+    .option('-d, --duration <seconds>', 'stop after this many seconds')
+    .option('--docker <socket...>', 'Docker Engine API sockets', ['/var/run/docker.sock'])
+    .option('--disable-rung <rung...>', 'switch attach rungs off, e.g. fentry or tcx', [])
+    .option('--tc-mode <mode>', 'device attach: auto, tcx or clsact', 'auto');
+}
+
+export function positiveNumber(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new MeshTraceError('USAGE', `${what} must be a positive number, not "${v}".`);
+  return n;
+}
+
+/** the in-kernel filter; a bad value is refused before anything is attached */
+export function captureFilter(opts: CaptureOptions): FilterSpec {
+  const filter: FilterSpec = {};
+  if (opts.port !== undefined) filter.port = Number(opts.port);
+  if (opts.host !== undefined) filter.host = opts.host;
+  if (opts.proto !== undefined) filter.proto = opts.proto;
+  encodeFilter(filter);
+  return filter;
+}
