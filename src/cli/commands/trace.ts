@@ -91,14 +91,14 @@ Examples:
           const k = correlator.counters();
           const filtered = k.flowsFiltered ? ` (${k.flowsFiltered} more filtered out)` : '';
           process.stderr.write(
-            `${printed} flows${filtered} from ${k.events} events; lost: ring ${c.ringFull}, queue ${c.queueFull}, flows evicted ${k.flowsEvicted}, journeys evicted ${k.journeysEvicted}, events truncated ${k.eventsTruncated}; ${c.devicesAttached} devices in ${c.namespacesAttached} namespaces\n`,
+            `${printed} flow${printed === 1 ? '' : 's'}${filtered} from ${k.events} events; lost: ring ${c.ringFull}, queue ${c.queueFull}, flows evicted ${k.flowsEvicted}, journeys evicted ${k.journeysEvicted}, events truncated ${k.eventsTruncated}; ${c.devicesAttached} devices in ${c.namespacesAttached} namespaces\n`,
           );
         };
         const finish = () => {
           if (!done) write(correlator.flush());
           done = true;
         };
-        closeOnSignals(session, () => {
+        const stopSignals = closeOnSignals(session, () => {
           finish();
           summary();
         });
@@ -120,6 +120,7 @@ Examples:
           clearInterval(tick);
           await session.close();
         }
+        stopSignals();
         finish();
         summary();
       }),
