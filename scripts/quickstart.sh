@@ -8,7 +8,7 @@ bash scripts/install.sh
 mt() { node bin/mesh-trace.js "$@"; }
 mt lab up
 echo
-echo "Tracing port 1080 for 4 seconds while the lab's client sends two requests to node1:1080 ..."
+echo "Tracing port 1080 for 5 seconds while the lab's client sends two requests to node1:1080 ..."
 (
   sleep 1.5
   for _ in 1 2; do
@@ -16,7 +16,7 @@ echo "Tracing port 1080 for 4 seconds while the lab's client sends two requests 
     sleep 1
   done
 ) &
-mt events --port 1080 --duration 4
+mt --port 1080 --duration 5
 wait
 echo
-echo "The lab stays up: try \`node bin/mesh-trace.js topology\`, \`... doctor\`, and \`... lab down\` to remove it."
+echo "The lab stays up: try \`node bin/mesh-trace.js --port 1080\` (then send requests with \`node bin/mesh-trace.js lab exec client curl http://192.168.60.1:1080/\`), \`... events --port 1080\`, \`... topology\`, \`... doctor\`, and \`... lab down\` to remove it."

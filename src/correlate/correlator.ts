@@ -3,7 +3,7 @@
 // records. Every table is bounded and every eviction is counted.
 import type { PacketEvent } from '../events/decode.js';
 import { Hook } from '../events/hooks.js';
-import { BENIGN_DROPS, buildHops, hopHeaders, type BuiltPath } from './hops.js';
+import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
 import { Flow, FlowTable } from './flow.js';
 import { Journey, JourneyTable, type Direction } from './journey.js';
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';

@@ -13,7 +13,7 @@ import type { Direction } from './journey.js';
 import { dstText, l3View, srcText } from './tuple.js';
 
 /** frees that are the end of a normal life, not a loss: a socket purging what nobody read */
-export const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
+const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
 
 const INGRESS_HOOKS = new Set<number>([Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_HANDLE, Hook.VXLAN_RCV]);
 
@@ -98,7 +98,9 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
     }
     if (ev.hook === Hook.DROP) {
       const reason = namer.dropReason(ev.dropReason);
-      if (BENIGN_DROPS.has(reason)) {
+      // no device: the socket layer freed it, and without a reason that is TCP's way of
+      // discarding what it handled (an ACK to a TIME_WAIT socket), not a loss
+      if (BENIGN_DROPS.has(reason) || (reason === 'NOT_SPECIFIED' && !ev.netns)) {
         end = 'delivered';
         break;
       }

@@ -158,6 +158,18 @@ describe.skipIf(!root)('mesh-trace --port 1080 on the lab', () => {
     }
   });
 
+  it('--container and --service keep the flows that reach them; an unknown name is a clear error', async () => {
+    const kept = await trace(['--port', '1080', '--count', '1', '--json', '--container', 'nginx.1', '--docker', '/nonexistent.sock'], () => labRequest());
+    expect(kept.code, kept.err).toBe(0);
+    expect(JSON.parse(kept.out).forward.hops.at(-1).netns).toBe('nginx.1');
+    const other = await trace(['--port', '1080', '--json', '--duration', '2', '--service', 'redis', '--docker', '/nonexistent.sock'], () => labRequest());
+    expect(other.out).toBe('');
+    expect(other.err).toMatch(/^0 flows \(1 more filtered out\) from \d+ events;/m);
+    const bad = await trace(['--port', '1080', '--container', 'nosuch'], async () => {});
+    expect(bad.code).toBe(66);
+    expect(bad.err).toMatch(/^mesh-trace: No container named "nosuch" is running here\.$/m);
+  });
+
   it('traffic to other ports yields nothing', async () => {
     const r = await trace(['--port', '1080', '--json', '--duration', '2'], () => labRequest('node1', 1081, 1).catch(() => 'refused'));
     expect(r.code, r.err).toBe(0);
