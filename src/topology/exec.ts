@@ -45,6 +45,8 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
         else resolve(r);
       },
     );
+    // a program that exits before reading its input (nc refused) closes the pipe: not an error here
+    child.stdin?.on('error', () => {});
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
