@@ -25,7 +25,7 @@ mount --bind "$VM_MODULES" "/lib/modules/$VM_VERSION" || note "cannot bind the m
 echo mesh-trace-vm > /proc/sys/kernel/hostname
 ip link set lo up
 
-cut -d' ' -f1 /proc/uptime > "$out/ready"
+cut -d" " -f1 /proc/uptime > "$out/ready.tmp" && mv "$out/ready.tmp" "$out/ready"
 /bin/sh /run/vm/cmd.sh > "$out/stdout" 2> "$out/stderr" < /dev/null
 echo $? > "$out/exit"
 sync
