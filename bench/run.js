@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { benchTransport } from './transport.js';
 import { benchVeth } from './veth.js';
 import { benchAttach } from './attach.js';
+import { benchCorrelate } from './correlate.js';
 import { root } from './util.js';
 
 if (process.geteuid?.() !== 0) {
@@ -12,7 +13,7 @@ if (process.geteuid?.() !== 0) {
   process.exit(77);
 }
 const only = process.argv.slice(2);
-const all = { transport: benchTransport, veth: benchVeth, attach: benchAttach };
+const all = { transport: benchTransport, veth: benchVeth, attach: benchAttach, correlate: benchCorrelate };
 const results = [];
 for (const [name, fn] of Object.entries(all)) {
   if (only.length && !only.includes(name)) continue;

@@ -127,7 +127,10 @@ export class Correlator {
       other.clones++;
       this.clones++;
     }
-    if (!alive) this.datagrams.set(dk, j);
+    if (!alive) {
+      this.datagrams.set(dk, j);
+      j.datagramKeys.push(dk);
+    }
   }
 
   /** Time has reached nowNs on the source's clock: report the flows that are done. */
@@ -179,12 +182,7 @@ export class Correlator {
       this.flows.remove(f);
       for (const j of f.journeys) {
         this.journeys.forget(j);
-        for (const e of j.events) {
-          const view = l3View(e);
-          if (!view) continue;
-          const dk = `${j.clock}|${datagramKey(view)}`;
-          if (this.datagrams.get(dk) === j) this.datagrams.delete(dk);
-        }
+        for (const dk of j.datagramKeys) if (this.datagrams.get(dk) === j) this.datagrams.delete(dk);
       }
       const rec = this.record(f, idleState);
       if (this.o.accept && !this.o.accept(rec)) {
@@ -214,8 +212,10 @@ export class Correlator {
       packets[dir]++;
       bytes[dir] += view?.ipLen ?? 0;
       // a copy dropped while another copy went on (a bridge flooding) is not a lost packet
-      const branch = this.bestBranch(j, journeys);
-      const drop = branch.built.end === 'dropped' ? branch.built.drop : undefined;
+      // (hops are only built where a copy of the packet met a kfree_skb)
+      const mayDrop = j.sawDrop || (j.clones > 0 && journeys.some((x) => x.parent === j && x.sawDrop));
+      const branch = mayDrop ? this.bestBranch(j, journeys) : undefined;
+      const drop = branch?.built.end === 'dropped' ? branch.built.drop : undefined;
       if (drop) {
         const k = `${dir}|${drop.where}|${drop.reason}`;
         const d = drops.get(k) ?? { direction: dir, where: drop.where, reason: drop.reason, count: 0 };

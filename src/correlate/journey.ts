@@ -27,6 +27,10 @@ export class Journey {
   tcpFlags = 0;
   /** the journey this skb address carried before (for late events of that one) */
   previous?: Journey;
+  /** whether a kfree_skb was seen (the journey may end in a drop) */
+  sawDrop = false;
+  /** the datagram keys this journey is indexed under (for clone detection) */
+  readonly datagramKeys: string[] = [];
   /** directed tuple keys seen along the way */
   readonly keys = new Set<string>();
   private sorted = true;
@@ -54,6 +58,7 @@ export class Journey {
     if (ev.tsNs < this.firstTs) this.firstTs = ev.tsNs;
     if (ev.tsNs > this.lastTs) this.lastTs = ev.tsNs;
     if (ev.hook === Hook.CONSUME || ev.hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ev.tsNs);
+    if (ev.hook === Hook.DROP) this.sawDrop = true;
   }
 
   /** events in time order (stable: equal timestamps keep their arrival order) */
