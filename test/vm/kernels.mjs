@@ -126,7 +126,7 @@ async function runGuest(o, cwd, kernel) {
   const t = collect(kernel, r.outDir, {
     exitCode: r.exitCode, bootS: r.bootMs === null ? null : r.bootMs / 1000, error: r.error,
     testsError: r.error ?? undefined,
-    summary: `${r.version}, boot ${boot}, total ${(r.totalMs / 1000).toFixed(1)} s, ${r.error ?? `exit ${r.exitCode}`}`,
+    summary: `${r.version}, boot ${boot}, total ${(r.totalMs / 1000).toFixed(1)} s, ${r.error ? r.error.replace(/\.$/, '') : `exit ${r.exitCode}`}`,
   });
   if (!o.keep) r.cleanup();
   else say(`[${kernel}] kept ${r.outDir}`);

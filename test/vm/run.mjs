@@ -81,7 +81,7 @@ async function main() {
     onStderr: (b) => process.stderr.write(b),
   });
   if (r.bootMs === null && !o.quiet) process.stderr.write(`vm: the guest never reached the command; console:\n${r.console.split('\n').slice(-30).join('\n')}\n`);
-  log(`${r.version}: ${r.error ?? `exit ${r.exitCode}`}; boot ${r.bootMs === null ? '-' : (r.bootMs / 1000).toFixed(1) + ' s'}, total ${(r.totalMs / 1000).toFixed(1)} s`);
+  log(`${r.version}: ${r.error ? r.error.replace(/\.$/, '') : `exit ${r.exitCode}`}; boot ${r.bootMs === null ? '-' : (r.bootMs / 1000).toFixed(1) + ' s'}, total ${(r.totalMs / 1000).toFixed(1)} s`);
   if (o.keep) log(`kept ${r.outDir} (files from $MESH_TRACE_VM_OUT) and the console log beside it`);
   else r.cleanup();
   if (r.timedOut) return 124;
