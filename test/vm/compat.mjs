@@ -63,13 +63,30 @@ export function testRows(targets) {
   return rows;
 }
 
+/**
+ * Errors of whole suites (a failed beforeAll) from vitest's default reporter output: its JSON
+ * report marks their tests skipped and leaves the message empty. -> Map "file › describe" -> first line
+ */
+export function suiteErrors(log) {
+  const out = new Map();
+  const lines = String(log ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\s*FAIL\s+(?:\S*\/)?test\/kernel\/(\S+) > ([^>]+)$/.exec(lines[i]);
+    if (!m) continue;
+    const msg = lines.slice(i + 1).find((l) => l.trim());
+    if (msg && !out.has(`${m[1]} › ${m[2].trim()}`)) out.set(`${m[1]} › ${m[2].trim()}`, msg.trim());
+  }
+  return out;
+}
+
 /** first line of every failure, per target, with suite-level errors (a failed beforeAll) included */
 export function failures(targets) {
   const out = [];
   for (const t of targets) {
+    for (const [suite, message] of suiteErrors(t.log)) out.push({ target: t.name, test: `${suite} (before its tests)`, message });
     for (const f of t.tests?.testResults ?? []) {
       const file = f.name.replace(/^.*\/test\/kernel\//, '');
-      if (f.status === 'failed' && f.message) out.push({ target: t.name, test: `${file} (suite)`, message: firstLine(f.message) });
+      if (f.status === 'failed' && f.message) out.push({ target: t.name, test: `${file} (file)`, message: firstLine(f.message) });
       for (const a of f.assertionResults) {
         if (a.status === 'failed') out.push({ target: t.name, test: `${file} › ${a.fullName}`, message: firstLine(a.failureMessages?.[0] ?? '') });
       }

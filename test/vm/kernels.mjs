@@ -104,14 +104,20 @@ async function runHost(o, cwd) {
   mkdirSync('/var/tmp/mesh-trace-vm', { recursive: true });
   const outDir = mkdtempSync('/var/tmp/mesh-trace-vm/host-');
   const t0 = Date.now();
+  let log = '';
   const code = await new Promise((res) => {
     const p = spawn('sh', ['-c', script({ modules: [], doctorOnly: o.host === 'doctor' || o.doctorOnly, guest: false })], {
-      cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, MESH_TRACE_VM_OUT: outDir },
+      cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESH_TRACE_VM_OUT: outDir },
+    });
+    p.stdout.on('data', (b) => process.stdout.write(b));
+    p.stderr.on('data', (b) => {
+      log += b;
+      process.stderr.write(b);
     });
     p.on('exit', (c) => res(c ?? 1));
   });
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  const t = collect('host', outDir, { exitCode: code, summary: `this machine, ${secs} s, exit ${code}${o.host === 'doctor' ? ' (doctor only)' : ''}` });
+  const t = collect('host', outDir, { exitCode: code, log, summary: `this machine, ${secs} s, exit ${code}${o.host === 'doctor' ? ' (doctor only)' : ''}` });
   if (!o.keep) rmSync(outDir, { recursive: true, force: true });
   return t;
 }
@@ -124,7 +130,7 @@ async function runGuest(o, cwd, kernel) {
   });
   const boot = r.bootMs === null ? '-' : `${(r.bootMs / 1000).toFixed(1)} s`;
   const t = collect(kernel, r.outDir, {
-    exitCode: r.exitCode, bootS: r.bootMs === null ? null : r.bootMs / 1000, error: r.error,
+    exitCode: r.exitCode, log: r.stderr + r.stdout, bootS: r.bootMs === null ? null : r.bootMs / 1000, error: r.error,
     testsError: r.error ?? undefined,
     summary: `${r.version}, boot ${boot}, total ${(r.totalMs / 1000).toFixed(1)} s, ${r.error ? r.error.replace(/\.$/, '') : `exit ${r.exitCode}`}`,
   });

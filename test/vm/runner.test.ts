@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bzImagePayload, compareKernelVersions, cpioNewc, extractVmlinux, isExactVersion, isStaticElf, seriesPattern, shq, which,
 } from './lib.mjs';
-import { markdownTable, rungCell, rungRows, testRows } from './compat.mjs';
+import { failures, markdownTable, rungCell, rungRows, suiteErrors, testRows } from './compat.mjs';
 
 /** a bzImage-shaped buffer: boot header, setup sectors, then the payload and its size */
 function fakeBzImage(payload: Buffer, uncompressedSize: number, setupSects = 3): Buffer {
@@ -167,5 +167,18 @@ describe('compatibility tables', () => {
     const md = markdownTable(rungRows(targets));
     expect(md.split('\n')[1]).toBe('| --- | --- | --- |');
     expect(md).toContain('extern \\| x');
+  });
+
+  it('failures include a suite whose beforeAll failed (the JSON report leaves it out)', () => {
+    const log = [
+      ' FAIL  test/kernel/path.test.ts > a TCP connection',
+      'MeshTraceError: The kernel does not support this.',
+      ' FAIL  test/kernel/a.test.ts > a > two',
+      'boom',
+    ].join('\n');
+    expect([...suiteErrors(log)]).toEqual([['path.test.ts › a TCP connection', 'MeshTraceError: The kernel does not support this.']]);
+    const f = failures([{ ...targets[0], log }]);
+    expect(f.map((x) => x.test)).toEqual(['path.test.ts › a TCP connection (before its tests)', 'a.test.ts › a two']);
+    expect(f[1].message).toBe('boom');
   });
 });
