@@ -25,8 +25,17 @@ static __always_inline int mt_br_handle(struct sk_buff **pskb)
 		return 0;
 	return mt_emit(skb, MT_HOOK_BR_HANDLE, MT_DIR_INGRESS, 0, 0, NULL, false);
 }
+/* The verifier types fentry arguments from the kernel's BTF and refuses a direct read of a
+ * pointer to a pointer ("arg0 type PTR is not a struct"): fetch it untyped instead. */
 SEC("fentry/br_handle_frame")
-int BPF_PROG(mt_fentry_br_handle_frame, struct sk_buff **pskb) { return mt_br_handle(pskb); }
+int mt_fentry_br_handle_frame(void *ctx)
+{
+	__u64 pskb = 0;
+
+	if (bpf_get_func_arg(ctx, 0, &pskb))
+		return 0;
+	return mt_br_handle((struct sk_buff **)pskb);
+}
 SEC("kprobe/br_handle_frame")
 int BPF_KPROBE(mt_kprobe_br_handle_frame, struct sk_buff **pskb) { return mt_br_handle(pskb); }
 
