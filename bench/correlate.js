@@ -19,6 +19,17 @@ function writeHeaders(dv, o, h) {
   dv.setUint16(o + HdrOff.ip_len, 60, true);
 }
 
+function writeRecord(buf, dv, o, { hook, flags, t, skb }) {
+  buf[o + Off.type] = 1;
+  buf[o + Off.version] = EVENT_VERSION;
+  buf[o + Off.hook] = hook;
+  dv.setUint16(o + Off.flags, flags, true);
+  dv.setUint32(o + Off.ts_ns, t % 4294967296, true);
+  dv.setUint32(o + Off.ts_ns + 4, Math.floor(t / 4294967296), true);
+  dv.setUint32(o + Off.skb, skb, true);
+  dv.setUint32(o + Off.skb + 4, 0xffff8880, true);
+}
+
 /** n flows' records, in time order */
 function makeRecords(flows) {
   const perJourney = PLACES * 3 + 1;
@@ -42,15 +53,8 @@ function makeRecords(flows) {
           const o = i * RECORD_SIZE;
           if (hooks[k] === 7 && k === 1 && pl === 1) h = reply ? { ...h, d: c, dp: sp } : { ...h, d: [10, 9, 0, 5], dp: 80 };
           if (hooks[k] === 7 && k === 1 && pl === 4) h = reply ? { ...h, s: [192, 168, 60, 1], sp: 1080 } : { ...h, s: [10, 9, 0, 2] };
-          buf[o + Off.type] = 1;
-          buf[o + Off.version] = EVENT_VERSION;
-          buf[o + Off.hook] = hooks[k];
+          writeRecord(buf, dv, o, { hook: hooks[k], flags: Flag.L4, t: (t += 700), skb });
           buf[o + Off.dir] = 1;
-          dv.setUint16(o + Off.flags, Flag.L4, true);
-          dv.setUint32(o + Off.ts_ns, (t += 700) % 4294967296, true);
-          dv.setUint32(o + Off.ts_ns + 4, Math.floor(t / 4294967296), true);
-          dv.setUint32(o + Off.skb, skb, true);
-          dv.setUint32(o + Off.skb + 4, 0xffff8880, true);
           dv.setUint32(o + Off.netns, 4026531000 + pl, true);
           dv.setUint32(o + Off.ifindex, 2 + (pl % 3), true);
           dv.setUint32(o + Off.aux, hooks[k] === 7 ? (k << 16) | (2 << 8) : 0, true);
@@ -58,15 +62,7 @@ function makeRecords(flows) {
           i++;
         }
       }
-      const o = i * RECORD_SIZE;
-      buf[o + Off.type] = 1;
-      buf[o + Off.version] = EVENT_VERSION;
-      buf[o + Off.hook] = 6;
-      dv.setUint16(o + Off.flags, Flag.NO_L3, true);
-      dv.setUint32(o + Off.ts_ns, (t += 700) % 4294967296, true);
-      dv.setUint32(o + Off.ts_ns + 4, Math.floor(t / 4294967296), true);
-      dv.setUint32(o + Off.skb, skb, true);
-      dv.setUint32(o + Off.skb + 4, 0xffff8880, true);
+      writeRecord(buf, dv, i * RECORD_SIZE, { hook: 6, flags: Flag.NO_L3, t: (t += 700), skb });
       i++;
     }
   }

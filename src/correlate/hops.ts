@@ -135,25 +135,24 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
     // a netfilter pair around the NAT priorities whose headers differ: the NAT step
     let after: PacketEvent | undefined;
     let afterView: PacketHeaders | undefined;
+    let natChanges: RawChange[] = [];
     if (ev.hook === Hook.NF && view) {
       const nf = decodeNfAux(ev.aux);
       const next = events[i + 1];
       if (nf.stage === 'before' && next && next.hook === Hook.NF && next.netns === ev.netns) {
         const n2 = decodeNfAux(next.aux);
         const nv = l3View(next);
-        if (n2.stage === 'after' && n2.hooknum === nf.hooknum && nv && rawChanges(view, nv, ev.mark, next.mark).length) {
+        if (n2.stage === 'after' && n2.hooknum === nf.hooknum && nv && (natChanges = rawChanges(view, nv, ev.mark, next.mark)).length) {
           after = next;
           afterView = nv;
         }
-      } else if (nf.stage === 'after' && prev && rawChanges(prev, view, prevMark, ev.mark).length) {
+      } else if (nf.stage === 'after' && prev && (natChanges = rawChanges(prev, view, prevMark, ev.mark)).length) {
         after = ev;
         afterView = view;
       }
     }
     if (after && afterView && view) {
-      const from = after === ev ? prev! : view;
-      const fromMark = after === ev ? prevMark : ev.mark;
-      changes.push(...named(rawChanges(from, afterView, fromMark, after.mark), ev.netns));
+      changes.push(...named(natChanges, ev.netns));
       const hooks = after === ev ? [hookLabel(ev)] : [hookLabel(ev), hookLabel(after)];
       const isLb = changes.some((c) => c.kind === 'IPVS');
       cur = push(

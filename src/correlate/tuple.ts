@@ -1,15 +1,11 @@
 // The keys a packet is known by: its connection tuple (directed and unordered) and its
 // identity as one IP datagram (what a clone or the other node's decapsulation shares).
 import type { PacketEvent, PacketHeaders } from '../events/decode.js';
+import { endpointText } from '../events/addr.js';
 
 /** the headers that describe the packet itself: the inner ones once VXLAN-encapsulated */
 export function l3View(ev: PacketEvent): PacketHeaders | undefined {
   return ev.vni !== undefined && ev.inner ? ev.inner : ev.outer;
-}
-
-export function endpointText(addr: string, family: 4 | 6, port: number, l4: boolean): string {
-  if (!l4) return addr;
-  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
 /** `10.0.0.1:80` → 10.0.0.1 and 80; `[fd00::1]:80` → fd00::1 and 80; a bare address has no port */

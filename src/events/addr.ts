@@ -1,5 +1,11 @@
 // IP addresses as bytes in network order -> text, the way `ip` and tcpdump print them.
 
+/** `10.0.0.1:80`, `[fd00::1]:80`, or the bare address when there are no ports */
+export function endpointText(addr: string, family: 4 | 6, port: number, l4: boolean): string {
+  if (!l4) return addr;
+  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 export function formatAddr(b: Uint8Array, o: number, family: 4 | 6): string {
   if (family === 4) return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
   const words: number[] = [];

@@ -4,16 +4,12 @@ import type { PacketEvent, PacketHeaders } from '../events/decode.js';
 import { decodeNfAux, nfHookName } from '../events/hooks.js';
 import type { Style } from '../cli/style.js';
 import { protoName, tcpFlagString } from '../events/proto.js';
+import { endpointText } from '../events/addr.js';
 
-
-function endpoint(addr: string, family: 4 | 6, port: number, l4: boolean): string {
-  if (!l4) return addr;
-  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
 
 export function headersText(h: PacketHeaders): string {
   const proto = protoName(h.proto);
-  let s = `${proto} ${endpoint(h.saddr, h.family, h.sport, h.l4)} > ${endpoint(h.daddr, h.family, h.dport, h.l4)}`;
+  let s = `${proto} ${endpointText(h.saddr, h.family, h.sport, h.l4)} > ${endpointText(h.daddr, h.family, h.dport, h.l4)}`;
   if (h.proto === 6 && h.l4) s += ` [${tcpFlagString(h.tcpFlags)}] seq ${h.tcpSeq}`;
   return s;
 }

@@ -1,12 +1,10 @@
 // `mesh-trace events --json` as a user runs it: NDJSON lines, names from the topology,
 // --count honoured, the summary and exit code at the end.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runTracing } from '../helpers/cli.js';
 import { isRoot, TestNet } from './helpers/testnet.js';
 
 const skip = !isRoot() ? 'kernel tests need root (they create namespaces and load BPF programs)' : '';
-const cli = join(__dirname, '..', '..', 'bin', 'mesh-trace.js');
 
 describe.skipIf(!!skip)('mesh-trace events', () => {
   const net = new TestNet('mtk-cli-');
@@ -18,16 +16,9 @@ describe.skipIf(!!skip)('mesh-trace events', () => {
     net.veth(a, 'eth0', b, 'eth0');
     net.addr(a, 'eth0', '10.79.0.1/24');
     net.addr(b, 'eth0', '10.79.0.2/24');
-    const child = spawn(process.execPath, [cli, 'events', '--port', '17171', '--json', '--count', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    const ready = new Promise<void>((resolve) => child.stderr.on('data', (d) => ((err += d), err.includes('tracing') && resolve())));
-    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    await Promise.race([ready, exited]);
+    const { out, err, code } = await runTracing(['events', '--port', '17171', '--json', '--count', '4'], () => net.tcpRefused(a, '10.79.0.2', 17171));
     expect(err).toMatch(/^tracing \d+ devices in \d+ namespaces \(port 17171\); Ctrl-C to stop$/m);
-    net.tcpRefused(a, '10.79.0.2', 17171);
-    expect(await exited).toBe(0);
+    expect(code).toBe(0);
     const lines = out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatchObject({ hook: 'netfilter', where: expect.stringContaining('eth0'), outer: { daddr: '10.79.0.2', dport: 17171, tcpFlags: 2 } });

@@ -2,34 +2,12 @@
 // process): one request from the client to node1:1080 is one flow whose hops are the
 // routing mesh's, with every rewrite; a DROP for the port in ingress-sbox ends the flow
 // there with the netfilter drop reason; traffic to other ports yields nothing.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseLbMode, labDown, labExec, labLayout, labRequest, labUp } from '../../src/lab/index.js';
 import type { FlowRecord, Hop } from '../../src/correlate/index.js';
+import { runTracing } from '../helpers/cli.js';
 
 const root = process.getuid?.() === 0;
-const cli = join(__dirname, '..', '..', 'bin', 'mesh-trace.js');
-
-interface Run {
-  out: string;
-  err: string;
-  code: number | null;
-}
-
-/** start the tracer, wait until it is attached, do `send`, wait for it to exit */
-async function trace(args: string[], send: () => Promise<unknown>): Promise<Run> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  const ready = new Promise<void>((resolve) => child.stderr.on('data', (d) => ((err += d), err.includes('tracing') && resolve())));
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  await Promise.race([ready, exited]);
-  await send();
-  const code = await exited;
-  return { out, err, code };
-}
 
 const hopText = (h: Hop) => `${h.node} · ${h.netns}${h.device && h.what !== 'nat' ? ` · ${h.device}` : ''} ${h.what}`;
 const changeTexts = (hops: Hop[]) => hops.flatMap((h) => h.changes.map((c) => `${h.node} · ${h.netns} ${c.kind} ${c.from ?? ''} → ${c.to ?? c.vni}`));
@@ -51,7 +29,7 @@ describe.skipIf(!root)('mesh-trace --port 1080 on the lab', () => {
   });
 
   it.skipIf(mode !== 'iptables')(`one request is one flow: the routing mesh hop by hop, every rewrite, both ways${ipvsNote}`, async () => {
-    const r = await trace(['--port', '1080', '--count', '1', '--json'], () => labRequest());
+    const r = await runTracing(['--port', '1080', '--count', '1', '--json'], () => labRequest());
     expect(r.code, r.err).toBe(0);
     const flows: FlowRecord[] = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(flows).toHaveLength(1);
@@ -124,7 +102,7 @@ describe.skipIf(!root)('mesh-trace --port 1080 on the lab', () => {
   });
 
   it.skipIf(mode !== 'iptables')(`the human output reads like the diagram, with latencies${ipvsNote}`, async () => {
-    const r = await trace(['--port', '1080', '--count', '1'], () => labRequest());
+    const r = await runTracing(['--port', '1080', '--count', '1'], () => labRequest());
     expect(r.code, r.err).toBe(0);
     const lines = r.out.split('\n');
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{6} {2}TCP 192\.168\.60\.100:\d+ → 192\.168\.60\.1:1080 {2}closed /);
@@ -144,7 +122,7 @@ describe.skipIf(!root)('mesh-trace --port 1080 on the lab', () => {
     const rule = mode === 'ipvs' ? ['INPUT', '-p', 'tcp', '--dport', '1080', '-j', 'DROP'] : ['FORWARD', '-p', 'tcp', '-m', 'conntrack', '--ctorigdstport', '1080', '-j', 'DROP'];
     await labExec('node1/ingress-sbox', ['iptables', '-I', ...rule]);
     try {
-      const r = await trace(['--port', '1080', '--count', '1', '--json', '--flow-timeout', '1'], () => labRequest('node1', 1080, 1).catch(() => 'no answer'));
+      const r = await runTracing(['--port', '1080', '--count', '1', '--json', '--flow-timeout', '1'], () => labRequest('node1', 1080, 1).catch(() => 'no answer'));
       expect(r.code, r.err).toBe(0);
       const [f]: FlowRecord[] = r.out.trim().split('\n').map((l) => JSON.parse(l));
       expect(f.state).toBe('dropped');
@@ -159,19 +137,19 @@ describe.skipIf(!root)('mesh-trace --port 1080 on the lab', () => {
   });
 
   it('--container and --service keep the flows that reach them; an unknown name is a clear error', async () => {
-    const kept = await trace(['--port', '1080', '--count', '1', '--json', '--container', 'nginx.1', '--docker', '/nonexistent.sock'], () => labRequest());
+    const kept = await runTracing(['--port', '1080', '--count', '1', '--json', '--container', 'nginx.1', '--docker', '/nonexistent.sock'], () => labRequest());
     expect(kept.code, kept.err).toBe(0);
     expect(JSON.parse(kept.out).forward.hops.at(-1).netns).toBe('nginx.1');
-    const other = await trace(['--port', '1080', '--json', '--duration', '2', '--service', 'redis', '--docker', '/nonexistent.sock'], () => labRequest());
+    const other = await runTracing(['--port', '1080', '--json', '--duration', '2', '--service', 'redis', '--docker', '/nonexistent.sock'], () => labRequest());
     expect(other.out).toBe('');
     expect(other.err).toMatch(/^0 flows \(1 more filtered out\) from \d+ events;/m);
-    const bad = await trace(['--port', '1080', '--container', 'nosuch'], async () => {});
+    const bad = await runTracing(['--port', '1080', '--container', 'nosuch'], async () => {});
     expect(bad.code).toBe(66);
     expect(bad.err).toMatch(/^mesh-trace: No container named "nosuch" is running here\.$/m);
   });
 
   it('traffic to other ports yields nothing', async () => {
-    const r = await trace(['--port', '1080', '--json', '--duration', '2'], () => labRequest('node1', 1081, 1).catch(() => 'refused'));
+    const r = await runTracing(['--port', '1080', '--json', '--duration', '2'], () => labRequest('node1', 1081, 1).catch(() => 'refused'));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe('');
     expect(r.err).toMatch(/^0 flows from 0 events;/m);
