@@ -13,7 +13,8 @@ export interface LiveNames {
   where(e: PacketEvent): string;
 }
 
-export function liveNames(docker: string[]): LiveNames {
+/** onSnapshot sees every snapshot as it is installed (a recording stores each one) */
+export function liveNames(docker: string[], onSnapshot?: (snap: TopologySnapshot) => void): LiveNames {
   let resolver: Resolver | undefined;
   let snap: TopologySnapshot | undefined;
   let refreshing = false;
@@ -25,6 +26,7 @@ export function liveNames(docker: string[]): LiveNames {
     try {
       snap = await collectTopology({ docker });
       resolver = createResolver(snap);
+      onSnapshot?.(snap);
     } catch {
       /* names stay as they were */
     } finally {

@@ -4,6 +4,8 @@ import { registerEvents } from './commands/events.js';
 import { registerLab } from './commands/lab.js';
 import { registerTopology } from './commands/topology.js';
 import { registerTrace } from './commands/trace.js';
+import { registerRecord } from './commands/record.js';
+import { registerReplay } from './commands/replay.js';
 import { readVersion } from '../version.js';
 
 // The one place where commands are composed; each lives in its own file under commands/.
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     // options after a subcommand belong to it (`lab exec node1 ip -j link` passes -j on)
     .enablePositionalOptions();
   registerTrace(program);
+  registerRecord(program);
+  registerReplay(program);
   registerEvents(program);
   registerDoctor(program);
   registerLab(program);

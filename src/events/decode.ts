@@ -103,6 +103,19 @@ export class EventBatch {
     return this.dv.getUint16(i * RECORD_SIZE + (inner ? Off.inner : Off.outer) + HdrOff.sport, true);
   }
 
+  proto(i: number, inner = false): number {
+    return this.bytes[i * RECORD_SIZE + (inner ? Off.inner : Off.outer) + HdrOff.proto];
+  }
+  /** the 16 address bytes (IPv4 in the first 4) of the outer or inner source or destination */
+  addr(i: number, inner: boolean, which: 'saddr' | 'daddr'): Uint8Array {
+    const o = i * RECORD_SIZE + (inner ? Off.inner : Off.outer) + HdrOff[which];
+    return this.bytes.subarray(o, o + 16);
+  }
+  /** all records, as the kernel wrote them (a view): what a recording stores */
+  raw(): Uint8Array {
+    return this.bytes.subarray(0, this.length * RECORD_SIZE);
+  }
+
   /** the raw bytes of record i (a view, not a copy): for recordings */
   record(i: number): Uint8Array {
     return this.bytes.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE);

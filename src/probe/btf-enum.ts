@@ -55,8 +55,7 @@ export function readBtfEnum(btf: Uint8Array, enumName: string): Map<number, stri
 
 let dropReasons: Map<number, string> | null | undefined;
 
-/** "NETFILTER_DROP" for the running kernel's enum skb_drop_reason value, or "reason 42" */
-export function dropReasonName(value: number): string {
+function runningKernelReasons(): Map<number, string> | null {
   if (dropReasons === undefined) {
     try {
       dropReasons = readBtfEnum(readFileSync('/sys/kernel/btf/vmlinux'), 'skb_drop_reason') ?? null;
@@ -64,6 +63,24 @@ export function dropReasonName(value: number): string {
       dropReasons = null;
     }
   }
-  const name = dropReasons?.get(value);
+  return dropReasons;
+}
+
+/** "NETFILTER_DROP" for the running kernel's enum skb_drop_reason value, or "reason 42" */
+export function dropReasonName(value: number): string {
+  const name = runningKernelReasons()?.get(value);
   return name ? name.replace(/^SKB_DROP_REASON_/, '') : `reason ${value}`;
+}
+
+/** the running kernel's drop reasons, code → name: a recording carries them, since the
+ * numbers mean other things on other kernels */
+export function dropReasonTable(): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const [k, v] of runningKernelReasons() ?? []) out[k] = v.replace(/^SKB_DROP_REASON_/, '');
+  return out;
+}
+
+/** names drop reasons from a table (a recording's) */
+export function dropReasonsFrom(table: Record<number, string>): (value: number) => string {
+  return (value) => table[value] ?? `reason ${value}`;
 }

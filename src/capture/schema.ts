@@ -1,0 +1,101 @@
+// The capture file's messages, from proto/capture.proto (loaded once, at first use): the
+// schema file is the definition, this module only gives its messages TypeScript shapes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../version.js';
+import protobuf from 'protobufjs';
+
+export interface ClockReference {
+  clock: string;
+  monotonicNs: number;
+  wallNs: number;
+}
+
+export interface HeaderMsg {
+  formatVersion: number;
+  eventVersion: number;
+  recordSize: number;
+  host: string;
+  kernel: string;
+  toolVersion: string;
+  clock: ClockReference;
+  filter: { port?: number; proto?: string; host?: string; netns?: number[] };
+  snaplen: number;
+  argv: string[];
+  dropReasons: Record<number, string>;
+}
+
+export interface TopologyMsg {
+  topologyVersion: number;
+  encoding: string;
+  snapshot: Uint8Array;
+  monotonicNs: number;
+}
+
+export interface BatchMsg {
+  clock: string;
+  count: number;
+  records: Uint8Array;
+}
+
+export interface TickMsg {
+  clock: string;
+  nowNs: number;
+}
+
+export interface CountersMsg {
+  monotonicNs: number;
+  emitted: number;
+  ringFull: number;
+  filtered: number;
+  read: number;
+  batches: number;
+  queueFull: number;
+  delivered: number;
+  unknownRecords: number;
+  devicesAttached: number;
+  namespacesAttached: number;
+  attachFailures: number;
+  devicesVanished: number;
+}
+
+export interface EndMsg {
+  monotonicNs: number;
+  reason: string;
+  counters?: CountersMsg;
+}
+
+export type FrameMsg =
+  | { header: HeaderMsg }
+  | { topology: TopologyMsg }
+  | { batch: BatchMsg }
+  | { tick: TickMsg }
+  | { counters: CountersMsg }
+  | { end: EndMsg };
+
+let frameType: protobuf.Type | undefined;
+
+/** proto/ sits at the package root (src/ in tests, dist/ installed) */
+export function schemaPath(): string {
+  return join(packageRoot, 'proto', 'capture.proto');
+}
+
+function type(): protobuf.Type {
+  if (!frameType) {
+    const root = protobuf.parse(readFileSync(schemaPath(), 'utf8'), { keepCase: false }).root;
+    frameType = root.lookupType('meshtrace.capture.Frame');
+  }
+  return frameType;
+}
+
+export function encodeFrame(frame: FrameMsg): Uint8Array {
+  const t = type();
+  return t.encode(t.fromObject(frame)).finish();
+}
+
+/** throws protobufjs's own error for bytes that are not a Frame */
+export function decodeFrame(bytes: Uint8Array): FrameMsg {
+  const t = type();
+  // defaults: absent scalars read as 0/"" (proto3), so readers need no undefined checks
+  return t.toObject(t.decode(bytes), { defaults: true, arrays: true, oneofs: false }) as FrameMsg;
+}

@@ -1,0 +1,92 @@
+// Writes a capture file as the live tool runs: every frame goes out whole, with one
+// write(), the moment it is known, so a crash loses at most the frame being written.
+// The file is created with mode 0600: it holds addresses and names from the host.
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
+import { MeshTraceError } from '../errors.js';
+import type { TopologySnapshot } from '../topology/model.js';
+import { TOPOLOGY_VERSION } from '../topology/model.js';
+import { frameHeader, MAGIC } from './format.js';
+import { encodeFrame, type CountersMsg, type FrameMsg, type HeaderMsg } from './schema.js';
+
+export class CaptureWriter {
+  private fd: number | undefined;
+  private bytes = 0;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
+
+  static create(path: string, header: HeaderMsg): CaptureWriter {
+    let fd: number;
+    try {
+      fd = openSync(path, 'w', 0o600);
+      // an existing file keeps its old mode through open(): set it
+      fchmodSync(fd, 0o600);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new MeshTraceError('NOT_FOUND', `Cannot write the capture to ${path}: ${e.code === 'ENOENT' ? 'its directory does not exist' : e.code === 'EACCES' ? 'permission denied' : e.message}.`, {
+        hint: 'Choose a writable path with -o.',
+        cause: err,
+      });
+    }
+    const w = new CaptureWriter(path, fd);
+    w.raw(MAGIC);
+    w.frame({ header });
+    return w;
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  topology(snap: TopologySnapshot, monotonicNs: number): void {
+    const snapshot = deflateSync(Buffer.from(JSON.stringify(snap)));
+    this.frame({ topology: { topologyVersion: TOPOLOGY_VERSION, encoding: 'deflate-json', snapshot, monotonicNs } });
+  }
+
+  batch(clock: string, records: Uint8Array, count: number): void {
+    this.frame({ batch: { clock, count, records } });
+  }
+
+  tick(clock: string, nowNs: number): void {
+    this.frame({ tick: { clock, nowNs } });
+  }
+
+  counters(c: CountersMsg): void {
+    this.frame({ counters: c });
+  }
+
+  end(monotonicNs: number, reason: string, counters?: CountersMsg): void {
+    this.frame({ end: { monotonicNs, reason, ...(counters ? { counters } : {}) } });
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private frame(f: FrameMsg): void {
+    const payload = encodeFrame(f);
+    this.raw(Buffer.concat([frameHeader(payload), payload]));
+  }
+
+  private raw(buf: Uint8Array): void {
+    if (this.fd === undefined) return;
+    let off = 0;
+    try {
+      while (off < buf.byteLength) off += writeSync(this.fd, buf, off, buf.byteLength - off);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new MeshTraceError('BAD_INPUT', `Writing the capture to ${this.path} failed at byte ${this.bytes + off}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}.`, {
+        hint: 'What was written before that is a valid capture; free some space and record again.',
+        cause: err,
+      });
+    }
+    this.bytes += buf.byteLength;
+  }
+}

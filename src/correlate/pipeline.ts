@@ -1,0 +1,97 @@
+// One road from events to flow records, whatever the events come from: live from the
+// probe, from a recording, or from a pcap. Its inputs are the calls a source makes —
+// topology(snapshot), batch(records), tick(now), finish() — and a recording stores exactly
+// those calls, so a replay makes the same calls and gets the same records, byte for byte.
+import type { EventBatch, PacketEvent } from '../events/decode.js';
+import type { ReplayFilter } from '../events/replay-filter.js';
+import { createResolver, type Resolver } from '../topology/resolver.js';
+import type { TopologySnapshot } from '../topology/model.js';
+import { Correlator, type CorrelatorCounters } from './correlator.js';
+import { flowFilter, type FlowFilterSpec } from './flow-filter.js';
+import type { FlowRecord } from './model.js';
+import { resolverNamer, type Namer } from './namer.js';
+import { MeshTraceError } from '../errors.js';
+
+export interface PipelineOptions {
+  /** --container, --service, --netns: resolved against the first topology snapshot */
+  flows?: FlowFilterSpec;
+  /** replays only: the kernel filter again, over the recorded events */
+  events?: ReplayFilter;
+  flowTimeoutNs?: number;
+  /** CLOCK_MONOTONIC ns of a clock → wall-clock ns */
+  wallClock: (clock: string, monoNs: number) => number;
+  dropReason: (code: number) => string;
+  /** the namer met a device it could not name (live: re-read the topology) */
+  onUnknownDevice?: () => void;
+  /** a namer other than the topology's (pcap imports name their own devices) */
+  namer?: Namer;
+  onFlows: (flows: FlowRecord[]) => void;
+}
+
+export class FlowPipeline {
+  private resolver: Resolver | undefined;
+  private snapshot: TopologySnapshot | undefined;
+  private accept: ((f: FlowRecord) => boolean) | undefined;
+  private readonly correlator: Correlator;
+  /** events of the current batch that pass the replay filter */
+  private readonly kept: PacketEvent[] = [];
+
+  constructor(private readonly o: PipelineOptions) {
+    const wantsFlows = !!(o.flows && (o.flows.container || o.flows.service || o.flows.netns?.length));
+    this.correlator = new Correlator({
+      namer: o.namer ?? resolverNamer(() => this.resolver, o.dropReason, o.onUnknownDevice),
+      wallClock: o.wallClock,
+      accept: wantsFlows ? (f) => this.accepts(f) : undefined,
+      ...(o.flowTimeoutNs !== undefined ? { flowTimeoutNs: o.flowTimeoutNs } : {}),
+    });
+  }
+
+  /** names from now on come from this snapshot; the flow filter from the first one */
+  topology(snap: TopologySnapshot): void {
+    this.snapshot = snap;
+    this.resolver = createResolver(snap);
+    if (!this.accept && this.o.flows) this.accept = flowFilter(this.o.flows, snap);
+  }
+
+  batch(b: EventBatch, clock = 'local'): void {
+    const f = this.o.events;
+    if (!f || f.empty) {
+      this.correlator.push(b.events(), clock);
+      return;
+    }
+    this.kept.length = 0;
+    for (let i = 0; i < b.length; i++) if (b.valid(i) && f.wants(b, i, clock)) this.kept.push(b.event(i));
+    this.correlator.push(this.kept, clock);
+  }
+
+  /** the source's clock reached nowNs: flows that are done are reported */
+  tick(nowNs: number): void {
+    this.emit(this.correlator.advance(nowNs));
+  }
+
+  /** the source ended: every flow still open is reported */
+  finish(): void {
+    this.emit(this.correlator.flush());
+  }
+
+  counters(): CorrelatorCounters & { eventsFiltered: number } {
+    return { ...this.correlator.counters(), eventsFiltered: this.o.events?.filtered ?? 0 };
+  }
+
+  hasTopology(): boolean {
+    return this.snapshot !== undefined;
+  }
+
+  private accepts(f: FlowRecord): boolean {
+    if (!this.accept) {
+      throw new MeshTraceError('BAD_INPUT', 'There is no topology to resolve --container, --service or --netns against.', {
+        hint: 'Leave those filters out, or give a capture recorded by mesh-trace (it carries the topology).',
+      });
+    }
+    return this.accept(f);
+  }
+
+  private emit(flows: FlowRecord[]): void {
+    if (flows.length) this.o.onFlows(flows);
+  }
+}

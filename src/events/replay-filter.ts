@@ -1,0 +1,111 @@
+// The in-kernel filter (bpf/emit.h, mt_want) again, over recorded or imported events: a
+// replay with --port/--host/--proto keeps exactly the events live tracing with the same
+// filter would have emitted. That is stateful, as in the kernel: a packet matches by its
+// headers (outer, or inner when encapsulated), by its skb having matched before (NAT
+// rewrote what matched), or by its tuple belonging to a flow that matched (replies).
+import { Flag } from './layout.js';
+import { Hook } from './hooks.js';
+import { parseCidr } from './addr.js';
+import { protoNumber, type FilterSpec } from './filter.js';
+import type { EventBatch } from './decode.js';
+
+export class ReplayFilter {
+  private readonly port: number;
+  private readonly proto: number;
+  private readonly cidr?: { bytes: Uint8Array; prefix: number; v6: boolean };
+  private readonly netns: Set<number>;
+  private readonly skbs = new Set<string>();
+  private readonly tuples = new Set<string>();
+  /** events left out */
+  filtered = 0;
+
+  constructor(spec: FilterSpec) {
+    this.port = spec.port ?? 0;
+    this.proto = spec.proto === undefined ? 0 : protoNumber(spec.proto);
+    this.cidr = spec.host === undefined ? undefined : parseCidr(spec.host);
+    this.netns = new Set(spec.netns ?? []);
+  }
+
+  get empty(): boolean {
+    return !this.port && !this.proto && !this.cidr && this.netns.size === 0;
+  }
+
+  wants(b: EventBatch, i: number, clock: string): boolean {
+    if (this.empty) return true;
+    const ok = this.decide(b, i, clock);
+    if (!ok) this.filtered++;
+    return ok;
+  }
+
+  private decide(b: EventBatch, i: number, clock: string): boolean {
+    const hook = b.hook(i);
+    const endOfLife = hook === Hook.DROP || hook === Hook.CONSUME;
+    if (!endOfLife && this.netns.size && !this.netns.has(b.netns(i))) return false;
+    if (!this.port && !this.proto && !this.cidr) return !(b.flags(i) & Flag.NO_L3);
+    const skb = `${clock}|${b.skb(i)}`;
+    if (this.skbs.has(skb)) {
+      if (endOfLife) this.skbs.delete(skb);
+      else this.remember(b, i);
+      return true;
+    }
+    if (endOfLife) return false;
+    if (this.staticMatch(b, i) || this.tupleTracked(b, i)) {
+      this.skbs.add(skb);
+      this.remember(b, i);
+      return true;
+    }
+    return false;
+  }
+
+  private staticMatch(b: EventBatch, i: number): boolean {
+    const f = b.flags(i);
+    if (f & Flag.NO_L3) return false;
+    return this.headersMatch(b, i, false, !!(f & Flag.IPV6), !!(f & Flag.L4)) || (!!(f & Flag.ENCAP) && this.headersMatch(b, i, true, !!(f & Flag.INNER_V6), !!(f & Flag.INNER_L4)));
+  }
+
+  private headersMatch(b: EventBatch, i: number, inner: boolean, v6: boolean, l4: boolean): boolean {
+    if (this.proto && b.proto(i, inner) !== this.proto) return false;
+    if (this.port && (!l4 || (b.sport(i, inner) !== this.port && b.dport(i, inner) !== this.port))) return false;
+    if (this.cidr) {
+      if (v6 !== this.cidr.v6) return false;
+      if (!this.addrMatch(b.addr(i, inner, 'saddr')) && !this.addrMatch(b.addr(i, inner, 'daddr'))) return false;
+    }
+    return true;
+  }
+
+  private addrMatch(a: Uint8Array): boolean {
+    const c = this.cidr!;
+    let bits = c.prefix;
+    for (let k = 0; bits > 0; k++, bits -= 8) {
+      const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+      if ((a[k] & mask) !== (c.bytes[k] & mask)) return false;
+    }
+    return true;
+  }
+
+  /** the packet's own tuple (inner when encapsulated), as mt_flow_headers picks it */
+  private tuple(b: EventBatch, i: number, reverse: boolean): string | undefined {
+    const f = b.flags(i);
+    if (f & Flag.NO_L3) return undefined;
+    const inner = !!(f & Flag.ENCAP);
+    if (!(f & (inner ? Flag.INNER_L4 : Flag.L4))) return undefined;
+    const s = Buffer.from(b.addr(i, inner, 'saddr')).toString('hex');
+    const d = Buffer.from(b.addr(i, inner, 'daddr')).toString('hex');
+    const sp = b.sport(i, inner);
+    const dp = b.dport(i, inner);
+    const p = b.proto(i, inner);
+    return reverse ? `${p}|${d}|${dp}|${s}|${sp}` : `${p}|${s}|${sp}|${d}|${dp}`;
+  }
+
+  private remember(b: EventBatch, i: number): void {
+    const t = this.tuple(b, i, false);
+    if (!t) return;
+    this.tuples.add(t);
+    this.tuples.add(this.tuple(b, i, true)!);
+  }
+
+  private tupleTracked(b: EventBatch, i: number): boolean {
+    const t = this.tuple(b, i, false);
+    return t !== undefined && this.tuples.has(t);
+  }
+}
