@@ -1,7 +1,7 @@
 // Writes a capture file as the live tool runs: every frame goes out whole, with one
 // write(), the moment it is known, so a crash loses at most the frame being written.
 // The file is created with mode 0600: it holds addresses and names from the host.
-import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { MeshTraceError } from '../errors.js';
 import type { TopologySnapshot } from '../topology/model.js';
@@ -68,6 +68,16 @@ export class CaptureWriter {
     if (this.fd === undefined) return;
     closeSync(this.fd);
     this.fd = undefined;
+  }
+
+  /** the run failed before recording anything worth keeping: leave no file behind */
+  discard(): void {
+    this.close();
+    try {
+      unlinkSync(this.path);
+    } catch {
+      /* already gone */
+    }
   }
 
   private frame(f: FrameMsg): void {

@@ -89,9 +89,15 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
       void session?.close();
     },
   });
+  let filterError: unknown;
   const names = liveNames(opts.docker, (snap) => {
     recorder?.topology(snap, monoNow());
-    pipeline.topology(snap);
+    try {
+      pipeline.topology(snap);
+    } catch (err) {
+      // --container nosuch: reported below, before anything is attached
+      filterError ??= err;
+    }
   });
   const pipeline: FlowPipeline = new FlowPipeline({
     flows,
@@ -101,18 +107,25 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     onUnknownDevice: names.refresh,
     onFlows: (f) => output.write(f),
   });
-  await names.ready;
-  if (!pipeline.hasTopology() && (opts.container || opts.service || opts.netns)) {
-    throw new MeshTraceError('KERNEL', 'The topology could not be read, so --container, --service and --netns cannot be resolved.', {
-      hint: 'Run `mesh-trace topology` to see why.',
+  let live: ProbeSession;
+  try {
+    await names.ready;
+    if (filterError) throw filterError;
+    if (!pipeline.hasTopology() && (opts.container || opts.service || opts.netns)) {
+      throw new MeshTraceError('KERNEL', 'The topology could not be read, so --container, --service and --netns cannot be resolved.', {
+        hint: 'Run `mesh-trace topology` to see why.',
+      });
+    }
+    live = await ProbeSession.open({
+      filter,
+      disabledRungs: opts.disableRung,
+      tcMode: opts.tcMode,
+      onWarning: (w) => process.stderr.write(`mesh-trace: ${w.message}\n`),
     });
+  } catch (err) {
+    recorder?.discard();
+    throw err;
   }
-  const live = await ProbeSession.open({
-    filter,
-    disabledRungs: opts.disableRung,
-    tcMode: opts.tcMode,
-    onWarning: (w) => process.stderr.write(`mesh-trace: ${w.message}\n`),
-  });
   session = live;
   let finished = false;
   const finish = () => {
@@ -136,7 +149,7 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     }
   });
   const c0 = live.counters();
-  process.stderr.write(`${print ? 'tracing' : 'recording'} ${c0.devicesAttached} devices in ${c0.namespacesAttached} namespaces${filter.port ? ` (port ${filter.port})` : ''}; Ctrl-C to stop\n`);
+  process.stderr.write(`${print ? 'tracing' : 'recording: tracing'} ${c0.devicesAttached} devices in ${c0.namespacesAttached} namespaces${filter.port ? ` (port ${filter.port})` : ''}; Ctrl-C to stop\n`);
   const tick = setInterval(() => {
     const now = monoNow();
     recorder?.tick('local', now);

@@ -1,5 +1,5 @@
 // The built CLI in a child process, as a user runs it: start it, wait until it says it is
-// tracing (or exits early), do `send`, and collect its output and exit code.
+// tracing or recording (or exits early), do `send`, and collect its output and exit code.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -16,10 +16,15 @@ export async function runTracing(args: string[], send: () => unknown | Promise<u
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
-  const ready = new Promise<void>((resolve) => child.stderr.on('data', (d) => ((err += d), err.includes('tracing') && resolve())));
+  const ready = new Promise<void>((resolve) => child.stderr.on('data', (d) => ((err += d), /tracing|recording/.test(err) && resolve())));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   await Promise.race([ready, exited]);
   await send();
   const code = await exited;
   return { out, err, code };
+}
+
+/** the built CLI run to its end (no traffic to send) */
+export async function runCli(args: string[]): Promise<CliRun> {
+  return runTracing(args, () => undefined);
 }
