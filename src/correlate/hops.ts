@@ -25,8 +25,10 @@ function hookLabel(ev: PacketEvent): string {
   return ev.hookName;
 }
 
-function direction(ev: PacketEvent): 'in' | 'out' {
+function direction(ev: PacketEvent): 'in' | 'out' | 'seen' {
   if (ev.hook === Hook.NF) return ev.dir === 'ingress' ? 'in' : 'out';
+  // a pcap without direction (tcpdump on one device) only says the packet was there
+  if (ev.hook === Hook.CAPTURED) return ev.dir === 'ingress' ? 'in' : ev.dir === 'egress' ? 'out' : 'seen';
   return INGRESS_HOOKS.has(ev.hook) ? 'in' : 'out';
 }
 
@@ -168,12 +170,15 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
 
     // a rewrite seen only between two device hops (no netfilter link there, or a pcap)
     if (view && prev) {
-      changes.push(...named(rawChanges(prev, view, prevMark, ev.mark).filter((c) => c.field !== 'mark' || ev.hook === Hook.NF), ev.netns));
+      // from a capture the rewrite happened somewhere between two devices, maybe in another
+      // namespace: named by what changed, without claiming this namespace's rule made it
+      const at = ev.hook === Hook.CAPTURED ? 0 : ev.netns;
+      changes.push(...named(rawChanges(prev, view, prevMark, ev.mark).filter((c) => c.field !== 'mark' || ev.hook === Hook.NF), at));
     }
     const d = direction(ev);
     if (cur && curPlace === key) {
       if (!cur.hooks.includes(hookLabel(ev))) cur.hooks.push(hookLabel(ev));
-      if (cur.what !== d && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
+      if (cur.what !== d && d !== 'seen' && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
       cur.changes.push(...changes);
       if (view && !cur.headers) cur.headers = hopHeaders(view, ev.mark);
     } else {

@@ -2,7 +2,7 @@
 // (the NDJSON records of docs/flows.md are these objects, written by report/flow-json.ts).
 import type { DeviceKind } from '../topology/model.js';
 
-export type HopWhat = 'in' | 'out' | 'through' | 'nat' | 'lb' | 'drop';
+export type HopWhat = 'in' | 'out' | 'through' | 'seen' | 'nat' | 'lb' | 'drop';
 
 export type ChangeKind =
   | 'DNAT'

@@ -15,6 +15,9 @@ export const Hook = {
   VXLAN_RCV: 12,
   IPVS_SCHEDULE: 13,
   IPVS_NAT_XMIT: 14,
+  /** never written by the kernel: a packet read from a pcap/pcapng file (the direction,
+   * when the file tells it, is in `dir`) */
+  CAPTURED: 32,
 } as const;
 export type HookId = (typeof Hook)[keyof typeof Hook];
 
@@ -33,6 +36,7 @@ export const hookName: Record<number, string> = {
   12: 'vxlan-decap',
   13: 'ipvs-schedule',
   14: 'ipvs-nat-xmit',
+  32: 'captured',
 };
 
 export const Dir = { NONE: 0, INGRESS: 1, EGRESS: 2 } as const;

@@ -39,6 +39,8 @@ function hopWhat(h: Hop, s: Style): string {
   const parts: string[] = [];
   if (h.what !== 'nat' && h.what !== 'lb') parts.push(h.what);
   for (const c of h.changes) parts.push(s.yellow(changeText(c)) + (c.rule ? s.dim(`  [${c.rule}]`) : ''));
+  // still inside the tunnel (the other node's underlay, or a capture of the underlay)
+  if (h.vxlan && !h.changes.some((c) => c.kind === 'VXLAN-encap' || c.kind === 'VXLAN-decap')) parts.push(s.dim(`VXLAN vni ${h.vxlan.vni} ${h.vxlan.src} → ${h.vxlan.dst}`));
   return parts.join('  ');
 }
 

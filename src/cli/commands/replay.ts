@@ -15,6 +15,10 @@ import { Progress } from '../progress.js';
 import { action } from '../run-action.js';
 import { style, useColor } from '../style.js';
 import { encodeFilter, type FilterSpec } from '../../events/filter.js';
+import type { FlowFilterSpec } from '../../correlate/flow-filter.js';
+import { inputKind, loadTopology } from '../../capture/sniff.js';
+import { PcapImport } from '../../pcap/import.js';
+import { replayPcap } from '../../pcap/replay.js';
 
 interface ReplayOptions {
   port?: string;
@@ -26,6 +30,8 @@ interface ReplayOptions {
   service?: string;
   netns?: string[];
   flowTimeout: string;
+  topology?: string;
+  map: string[];
 }
 
 export function eventFilter(opts: { port?: string; host?: string; proto?: string }): FilterSpec {
@@ -40,57 +46,123 @@ export function eventFilter(opts: { port?: string; host?: string; proto?: string
 export function registerReplay(program: Command): void {
   addFlowFilterOptions(
     program
-      .command('replay <file>')
-      .description('Replay a capture (from `mesh-trace record`) into flows, exactly as live tracing printed them')
+      .command('replay <files...>')
+      .description('Replay a capture (from `mesh-trace record`) into flows, exactly as live tracing printed them; or pcap/pcapng files (tcpdump, tshark) into flows')
       .option('-p, --port <port>', 'source or destination port, outer or inner (VXLAN)')
       .option('--host <addr>', 'source or destination address or CIDR')
       .option('--proto <proto>', 'tcp, udp, icmp or a number')
       .option('-c, --count <n>', 'stop after n flows'),
   )
     .option('--json', 'NDJSON: one flow record per line (schema: docs/flows.md)')
+    .option('--topology <file>', 'pcap: name devices and NAT rules from this topology (`mesh-trace topology --json`, or a capture)')
+    .option('--map <iface=node/netns/device...>', 'pcap: the device an interface of the files is (`any` captures: iface=node/netns)', [])
     .addHelpText(
       'after',
       `
 Examples:
   mesh-trace replay web.mtrace                   every flow of the recording, as paths
   mesh-trace replay web.mtrace --json | jq .     as NDJSON
-  mesh-trace replay web.mtrace --container web.1 only the flows reaching one container`,
+  mesh-trace replay web.mtrace --container web.1 only the flows reaching one container
+  mesh-trace replay underlay.pcap                tcpdump's capture into flows (VXLAN decoded)
+  mesh-trace replay a.pcapng --topology topo.json --map eth0=node1/host/eth0`,
     )
     .action(
-      action((file: string, opts: ReplayOptions) => {
+      action((files: string[], opts: ReplayOptions) => {
         const spec = eventFilter(opts);
         const count = positiveNumber(opts.count, '--count');
         const flowTimeout = positiveNumber(opts.flowTimeout, '--flow-timeout')!;
-        const reader = new CaptureReader(file);
-        try {
-          const h = reader.header;
-          const wall = (mono: number) => h.clock.wallNs + (mono - h.clock.monotonicNs);
-          const progress = new Progress(reader.size, 'replay');
-          const output = new FlowOutput({ json: opts.json, count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done() });
-          const pipeline = new FlowPipeline({
-            flows: { container: opts.container, service: opts.service, netns: opts.netns },
-            events: new ReplayFilter(spec),
-            flowTimeoutNs: flowTimeout * 1e9,
-            wallClock: (_c, ns) => wall(ns),
-            dropReason: dropReasonsFrom(h.dropReasons ?? {}),
-            onFlows: (f) => output.write(f),
-          });
-          const r = replayCapture(reader, pipeline, { stop: () => output.full, progress: (p, e) => progress.update(p, e) });
-          progress.done();
-          output.close();
-          const c = r.counters;
-          const tail = `${c ? '' : ' (the recording holds no loss counters)'}; recorded on ${h.host} (${h.kernel}) by mesh-trace ${h.toolVersion}`;
-          process.stderr.write(flowSummary(output.printed, pipeline.counters(), c, tail));
-          if (r.damage) throw r.damage;
-          if (!r.end && !output.full) {
-            process.stderr.write(`mesh-trace: ${file} has no end frame: the recording was cut short (killed or crashed); everything it holds was replayed.\n`);
-          }
-          if (!pipeline.hasTopology() && (opts.container || opts.service || opts.netns)) {
-            throw new MeshTraceError('BAD_INPUT', `${file} holds no topology, so --container, --service and --netns cannot be resolved.`);
-          }
-        } finally {
-          reader.close();
+        const kinds = files.map(inputKind);
+        const wantsTopology = !!(opts.container || opts.service || opts.netns?.length);
+        const common = { json: opts.json, count, flowTimeoutNs: flowTimeout * 1e9, flows: { container: opts.container, service: opts.service, netns: opts.netns }, spec };
+        if (kinds.includes('capture')) {
+          if (files.length > 1) throw new MeshTraceError('USAGE', 'Replay one mesh-trace capture at a time.', { hint: 'Several files can be given for pcaps only.' });
+          if (opts.topology || opts.map.length) throw new MeshTraceError('USAGE', '--topology and --map are for pcap files; a mesh-trace capture carries its own topology.');
+          replayRecording(files[0], common, wantsTopology);
+        } else {
+          replayPcaps(files, common, opts);
         }
       }),
     );
+}
+
+interface Common {
+  json?: boolean;
+  count?: number;
+  flowTimeoutNs: number;
+  flows: FlowFilterSpec;
+  spec: FilterSpec;
+}
+
+function replayRecording(file: string, o: Common, wantsTopology: boolean): void {
+  const reader = new CaptureReader(file);
+  try {
+    const h = reader.header;
+    const wall = (mono: number) => h.clock.wallNs + (mono - h.clock.monotonicNs);
+    const progress = new Progress(reader.size, 'replay');
+    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done() });
+    const pipeline = new FlowPipeline({
+      flows: o.flows,
+      events: new ReplayFilter(o.spec),
+      flowTimeoutNs: o.flowTimeoutNs,
+      wallClock: (_c, ns) => wall(ns),
+      dropReason: dropReasonsFrom(h.dropReasons ?? {}),
+      onFlows: (f) => output.write(f),
+    });
+    const r = replayCapture(reader, pipeline, { stop: () => output.full, progress: (p, e) => progress.update(p, e) });
+    progress.done();
+    output.close();
+    const c = r.counters;
+    const tail = `${c ? '' : ' (the recording holds no loss counters)'}; recorded on ${h.host} (${h.kernel}) by mesh-trace ${h.toolVersion}`;
+    process.stderr.write(flowSummary(output.printed, pipeline.counters(), c, tail));
+    if (r.damage) throw r.damage;
+    if (!r.end && !output.full) {
+      process.stderr.write(`mesh-trace: ${file} has no end frame: the recording was cut short (killed or crashed); everything it holds was replayed.\n`);
+    }
+    if (!pipeline.hasTopology() && wantsTopology) {
+      throw new MeshTraceError('BAD_INPUT', `${file} holds no topology, so --container, --service and --netns cannot be resolved.`);
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+function parseMap(entries: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    if (eq <= 0 || eq === e.length - 1) throw new MeshTraceError('USAGE', `--map ${e}: expected IFACE=NODE/NETNS/DEVICE.`, { hint: 'e.g. --map eth0=node1/host/eth0' });
+    out[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return out;
+}
+
+function replayPcaps(files: string[], o: Common, opts: ReplayOptions): void {
+  const topology = opts.topology ? loadTopology(opts.topology) : undefined;
+  if (!topology && (o.flows.container || o.flows.service || o.flows.netns?.length)) {
+    throw new MeshTraceError('USAGE', 'pcap files carry no topology, so --container, --service and --netns need --topology FILE.');
+  }
+  const imp = new PcapImport(files, { topology, map: parseMap(opts.map) });
+  try {
+    const progress = new Progress(imp.size, 'replay');
+    const wall = (ns: number) => imp.wallNs(ns);
+    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done() });
+    const pipeline = new FlowPipeline({
+      flows: o.flows,
+      events: new ReplayFilter(o.spec),
+      flowTimeoutNs: o.flowTimeoutNs,
+      wallClock: (_c, ns) => wall(ns),
+      dropReason: (n) => `reason ${n}`,
+      namer: imp.namer((n) => `reason ${n}`),
+      onFlows: (f) => output.write(f),
+    });
+    if (topology) pipeline.topology(topology);
+    const r = replayPcap(imp, pipeline, { stop: () => output.full, progress: (p, e) => progress.update(p, e) });
+    progress.done();
+    output.close();
+    const skipped = imp.skipped ? `; ${imp.skipped} packets without IP headers (ARP, …) left out` : '';
+    process.stderr.write(flowSummary(output.printed, pipeline.counters(), undefined, `; ${imp.packets} packets in ${files.length} file${files.length === 1 ? '' : 's'}${skipped}`));
+    if (r.damage) throw r.damage;
+  } finally {
+    imp.close();
+  }
 }

@@ -1,0 +1,67 @@
+// What kind of input a file is, from its first bytes: a mesh-trace capture, a pcap or a
+// pcapng. Anything else gets one sentence that says what it starts with.
+import { closeSync, openSync, readSync, readFileSync } from 'node:fs';
+import { MeshTraceError } from '../errors.js';
+import { pcapKind } from '../pcap/read.js';
+import type { TopologySnapshot } from '../topology/model.js';
+import { isCapture } from './format.js';
+import { CaptureReader } from './reader.js';
+
+export type InputKind = 'capture' | 'pcap' | 'pcapng';
+
+export function inputKind(path: string): InputKind {
+  let head: Buffer;
+  let n: number;
+  try {
+    const fd = openSync(path, 'r');
+    head = Buffer.alloc(8);
+    try {
+      n = readSync(fd, head, 0, 8, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message}.`);
+  }
+  if (n === 0) throw new MeshTraceError('BAD_INPUT', `${path} is empty.`, { hint: 'A recording that was stopped before it started holds nothing; record again.' });
+  if (isCapture(head.subarray(0, n))) return 'capture';
+  const p = pcapKind(head.subarray(0, n));
+  if (p) return p;
+  const hex = [...head.subarray(0, Math.min(n, 4))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw new MeshTraceError('BAD_INPUT', `${path} is not a mesh-trace capture, pcap or pcapng file (it starts with ${hex}).`, {
+    hint: 'Give a file from `mesh-trace record`, `tcpdump -w` or `tshark -w`.',
+  });
+}
+
+/** a topology to name pcap devices by: `mesh-trace topology --json`, or a capture's first */
+export function loadTopology(path: string): TopologySnapshot {
+  const kind = (() => {
+    try {
+      return inputKind(path);
+    } catch (err) {
+      if (err instanceof MeshTraceError && err.code === 'BAD_INPUT' && !/is empty/.test(err.message)) return 'json';
+      throw err;
+    }
+  })();
+  if (kind === 'capture') {
+    const r = new CaptureReader(path);
+    try {
+      for (const it of r.items()) if (it.kind === 'topology') return it.snapshot;
+    } finally {
+      r.close();
+    }
+    throw new MeshTraceError('BAD_INPUT', `${path} holds no topology snapshot.`);
+  }
+  if (kind !== 'json') throw new MeshTraceError('USAGE', `${path} is a ${kind} file, not a topology.`, { hint: 'Give the output of `mesh-trace topology --json`, or a mesh-trace capture.' });
+  let snap: TopologySnapshot;
+  try {
+    snap = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new MeshTraceError('BAD_INPUT', `${path} is not a topology: ${(err as Error).message}.`, { hint: 'Give the output of `mesh-trace topology --json`, or a mesh-trace capture.' });
+  }
+  if (!snap || typeof snap !== 'object' || !Array.isArray(snap.netns)) {
+    throw new MeshTraceError('BAD_INPUT', `${path} is JSON but not a topology (it has no "netns" list).`, { hint: 'Give the output of `mesh-trace topology --json`.' });
+  }
+  return snap;
+}
