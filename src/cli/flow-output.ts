@@ -15,6 +15,8 @@ export interface FlowOutputOptions {
   onLimit?: () => void;
   /** false: count flows, print nothing (record) */
   print?: boolean;
+  /** each flow that counts, for commands that do something else with flows (export) */
+  sink?: (f: FlowRecord) => void;
   /** called before anything is written (a progress line clears itself) */
   beforeWrite?: () => void;
 }
@@ -34,6 +36,7 @@ export class FlowOutput {
     const out: string[] = [];
     for (const f of flows) {
       if (this.full) break;
+      this.o.sink?.(f);
       if (this.o.print !== false) out.push(this.o.json ? JSON.stringify(f) : `${flowText(f, this.o.style, this.o.clock)}\n`);
       this.printed++;
     }

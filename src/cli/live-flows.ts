@@ -4,6 +4,7 @@
 import { hostname, release } from 'node:os';
 import { FlowPipeline } from '../correlate/pipeline.js';
 import type { FlowFilterSpec } from '../correlate/flow-filter.js';
+import type { FlowRecord } from '../correlate/index.js';
 import { dropReasonName, dropReasonTable } from '../probe/btf-enum.js';
 import { ProbeSession, type SessionCounters } from '../probe/session.js';
 import { closeOnSignals } from '../probe/signals.js';
@@ -25,6 +26,8 @@ export interface LiveFlowOptions extends CaptureOptions {
   flowTimeout: string;
   /** write a capture file as well */
   record?: string;
+  /** export: flows go here instead of stdout */
+  sink?: (f: FlowRecord, wallNs: (monoNs: number) => number) => void;
 }
 
 const TICK_MS = 100;
@@ -83,7 +86,8 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     count,
     style: s,
     clock: wall,
-    print,
+    print: print && !opts.sink,
+    ...(opts.sink ? { sink: (f: FlowRecord) => opts.sink!(f, wall) } : {}),
     onLimit: () => {
       endReason = 'count';
       void session?.close();

@@ -6,6 +6,7 @@ import { registerTopology } from './commands/topology.js';
 import { registerTrace } from './commands/trace.js';
 import { registerRecord } from './commands/record.js';
 import { registerReplay } from './commands/replay.js';
+import { registerExport } from './commands/export.js';
 import { readVersion } from '../version.js';
 
 // The one place where commands are composed; each lives in its own file under commands/.
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerTrace(program);
   registerRecord(program);
   registerReplay(program);
+  registerExport(program);
   registerEvents(program);
   registerDoctor(program);
   registerLab(program);

@@ -16,6 +16,7 @@ import { action } from '../run-action.js';
 import { style, useColor } from '../style.js';
 import { encodeFilter, type FilterSpec } from '../../events/filter.js';
 import type { FlowFilterSpec } from '../../correlate/flow-filter.js';
+import type { FlowRecord } from '../../correlate/index.js';
 import { inputKind, loadTopology } from '../../capture/sniff.js';
 import { PcapImport } from '../../pcap/import.js';
 import { replayPcap } from '../../pcap/replay.js';
@@ -85,21 +86,23 @@ Examples:
     );
 }
 
-interface Common {
+export interface Common {
   json?: boolean;
+  /** export: flows go here instead of stdout */
+  sink?: (f: FlowRecord, wallNs: (clockNs: number) => number) => void;
   count?: number;
   flowTimeoutNs: number;
   flows: FlowFilterSpec;
   spec: FilterSpec;
 }
 
-function replayRecording(file: string, o: Common, wantsTopology: boolean): void {
+export function replayRecording(file: string, o: Common, wantsTopology: boolean): void {
   const reader = new CaptureReader(file);
   try {
     const h = reader.header;
     const wall = (mono: number) => h.clock.wallNs + (mono - h.clock.monotonicNs);
     const progress = new Progress(reader.size, 'replay');
-    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done() });
+    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done(), ...sinkTo(o, wall) });
     const pipeline = new FlowPipeline({
       flows: o.flows,
       events: new ReplayFilter(o.spec),
@@ -126,6 +129,11 @@ function replayRecording(file: string, o: Common, wantsTopology: boolean): void 
   }
 }
 
+function sinkTo(o: Common, wall: (ns: number) => number): { print?: boolean; sink?: (f: FlowRecord) => void } {
+  const sink = o.sink;
+  return sink ? { print: false, sink: (f) => sink(f, wall) } : {};
+}
+
 function parseMap(entries: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of entries) {
@@ -136,7 +144,7 @@ function parseMap(entries: string[]): Record<string, string> {
   return out;
 }
 
-function replayPcaps(files: string[], o: Common, opts: ReplayOptions): void {
+export function replayPcaps(files: string[], o: Common, opts: { topology?: string; map: string[] }): void {
   const topology = opts.topology ? loadTopology(opts.topology) : undefined;
   if (!topology && (o.flows.container || o.flows.service || o.flows.netns?.length)) {
     throw new MeshTraceError('USAGE', 'pcap files carry no topology, so --container, --service and --netns need --topology FILE.');
@@ -145,7 +153,7 @@ function replayPcaps(files: string[], o: Common, opts: ReplayOptions): void {
   try {
     const progress = new Progress(imp.size, 'replay');
     const wall = (ns: number) => imp.wallNs(ns);
-    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done() });
+    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done(), ...sinkTo(o, wall) });
     const pipeline = new FlowPipeline({
       flows: o.flows,
       events: new ReplayFilter(o.spec),
