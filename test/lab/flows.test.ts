@@ -188,6 +188,30 @@ describe.skipIf(!root)('mesh-trace --port 1080 on the lab', () => {
     }
   });
 
+  it("tcpdump's capture of the underlay replays into the flow inside the tunnel, VNI 4096", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-trace-pcap-'));
+    try {
+      const file = join(dir, 'underlay.pcap');
+      const { spawn } = await import('node:child_process');
+      const dump = spawn('ip', ['netns', 'exec', labLayout('iptables').nodes[0].hostNs, 'tcpdump', '-Z', 'root', '--immediate-mode', '-i', 'eth0', '-U', '-w', file, 'udp port 4789'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await new Promise<void>((resolve) => dump.stderr.on('data', (d) => /listening/.test(String(d)) && resolve()));
+      await labRequest();
+      await new Promise((r) => setTimeout(r, 300));
+      dump.kill('SIGINT');
+      await new Promise((r) => dump.on('exit', r));
+      const r = await runCli(['replay', file, '--json']);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out, r.err).not.toBe('');
+      const flows: FlowRecord[] = r.out.trim().split('\n').map((l) => JSON.parse(l));
+      expect(flows).toHaveLength(1);
+      expect(flows[0]).toMatchObject({ server: '10.255.0.5:80', state: 'closed' });
+      expect(flows[0].forward!.hops[0].vxlan).toMatchObject({ vni: 4096, dst: '192.168.50.2:4789' });
+      expect(flows[0].reply!.hops[0].vxlan).toMatchObject({ vni: 4096, dst: '192.168.50.1:4789' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('traffic to other ports yields nothing', async () => {
     const r = await runTracing(['--port', '1080', '--json', '--duration', '2'], () => labRequest('node1', 1081, 1).catch(() => 'refused'));
     expect(r.code, r.err).toBe(0);
