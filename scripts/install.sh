@@ -11,10 +11,11 @@ fi
 
 # Build: clang/llvm (BPF objects), libbpf-dev, libelf-dev, zlib1g-dev, bpftool (skeletons).
 # Run and test: iproute2, iptables, conntrack, tcpdump, tshark, iperf3, python3-scapy,
-# docker.io + busybox-static (real dockerd fixtures and lab servers).
+# docker.io + busybox-static (real dockerd fixtures and lab servers); chromium (the HTML
+# report's test renders it headless); python3 (the lab's NFQUEUE holder for a slow hop).
 PKGS=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
       iproute2 iptables conntrack tcpdump tshark iperf3 python3-scapy ethtool
-      docker.io busybox-static procps psmisc iputils-ping nftables)
+      docker.io busybox-static procps psmisc iputils-ping nftables chromium python3)
 
 missing=()
 for p in "${PKGS[@]}"; do

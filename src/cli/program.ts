@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEvents } from './commands/events.js';
+import { registerHotspots } from './commands/hotspots.js';
 import { registerLab } from './commands/lab.js';
 import { registerTopology } from './commands/topology.js';
 import { registerTrace } from './commands/trace.js';
@@ -26,5 +27,6 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerLab(program);
   registerTopology(program);
+  registerHotspots(program);
   return program;
 }

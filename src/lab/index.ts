@@ -5,3 +5,4 @@ export { labLayout, LAB_PREFIX, LAB_PUBLISHED_PORT, LAB_FWMARK, dockerMac } from
 export type { LabLayout, LabNamespace, LbMode } from './layout.js';
 export { readLabMetadata, LAB_STATE_DIR, LAB_METADATA_FILE } from './metadata.js';
 export type { LabMetadata } from './metadata.js';
+export { labSlowHop, type SlowHop } from './slow-hop.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { labDown, labExec, labStatus, labUp, type LabStatus } from '../../lab/index.js';
+import { labDown, labExec, labRequest, labSlowHop, labStatus, labUp, type LabStatus } from '../../lab/index.js';
+import { MeshTraceError } from '../../errors.js';
 import { action } from '../run-action.js';
 
 function printStatus(s: LabStatus): void {
@@ -77,6 +78,40 @@ export function registerLab(program: Command): void {
         const cmd = argv[0] === '--' ? argv.slice(1) : argv;
         const r = await labExec(target, cmd, { stdio: 'inherit' });
         return r.code;
+      }),
+    );
+  lab
+    .command('slow-hop')
+    .description("Make a hop slow on purpose until Ctrl-C: every SYN to 1080 waits a fixed time in the node's ingress-sbox (an NFQUEUE holder), for trying `mesh-trace hotspots`")
+    .option('--delay-ms <ms>', 'how long each SYN is held', '20')
+    .option('--node <node>', 'whose ingress-sbox holds them', 'node1')
+    .action(
+      action(async (opts: { delayMs: string; node: string }) => {
+        const hop = await labSlowHop({ delayMs: Number(opts.delayMs), node: opts.node });
+        process.stdout.write(`Holding every SYN to 1080 in ${hop.where} for ${hop.delayMs} ms; Ctrl-C to stop.\n`);
+        await new Promise<void>((resolve) => {
+          const done = () => resolve();
+          process.once('SIGINT', done);
+          process.once('SIGTERM', done);
+        });
+        await hop.remove();
+        process.stdout.write('Released; the hop is back to normal.\n');
+      }),
+    );
+
+  lab
+    .command('requests')
+    .description("Send a stream of requests from the lab's client through the routing mesh (one after the other)")
+    .option('-n, --count <n>', 'how many', '100')
+    .option('--node <node>', 'the node whose published port is asked', 'node1')
+    .action(
+      action(async (opts: { count: string; node: string }) => {
+        const n = Number(opts.count);
+        if (!Number.isInteger(n) || n <= 0) throw new MeshTraceError('USAGE', `--count must be a positive whole number, not "${opts.count}".`);
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < n; i++) await labRequest(opts.node);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        process.stdout.write(`${n} requests to ${opts.node}:1080 answered in ${(ms / 1000).toFixed(2)} s (${(ms / n).toFixed(1)} ms each, with the client's process start).\n`);
       }),
     );
 }
