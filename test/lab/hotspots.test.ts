@@ -64,8 +64,8 @@ describe.skipIf(!root)('mesh-trace hotspots on the lab, with a slow hop made on 
     let trace;
     try {
       live = await runTracing(['hotspots', '--port', '1080', '-c', String(REQUESTS), '--json', '--flows', flowsFile, '--html', html], () => send(REQUESTS));
-      // a recording as users make it today: the trace command's flow records
-      trace = await runTracing(['--port', '1080', '-c', String(REQUESTS), '--json'], () => send(REQUESTS));
+      // a second run, traced and recorded at once (-w): its flow records and its capture
+      trace = await runTracing(['--port', '1080', '-c', String(REQUESTS), '--json', '-w', join(dir, 'held.mtrace')], () => send(REQUESTS));
     } finally {
       await hop.remove();
     }
@@ -100,6 +100,10 @@ describe.skipIf(!root)('mesh-trace hotspots on the lab, with a slow hop made on 
     expect(recEdges[0]).toMatchObject({ key: HELD_EDGE, count: REQUESTS });
     expect(recEdges[0].p50_ns).toBeGreaterThanOrEqual(DELAY_MS * 1e6);
     expect(recEdges[0].p50_ns).toBeLessThanOrEqual((DELAY_MS + TOLERANCE_MS) * 1e6);
+    // the capture of that run, replayed through the correlator: the very same ranking
+    const cap = spawnSync(process.execPath, [CLI, 'hotspots', '--from', join(dir, 'held.mtrace'), '--json'], { encoding: 'utf8' });
+    expect(cap.status, cap.stderr).toBe(0);
+    expect(edgesOf(cap.stdout)).toEqual(recEdges);
   });
 
   it('without the holder, that edge does not stand out', async () => {

@@ -15,6 +15,9 @@ import type { FlowSource } from '../../sources/flow-source.js';
 import { liveFlows } from '../../sources/live-flows.js';
 import { ndjsonFlows } from '../../sources/ndjson-flows.js';
 import { recordFilter } from '../../sources/record-filter.js';
+import { replayedFlows } from '../../sources/replay-flows.js';
+import { inputKind, type InputKind } from '../../capture/sniff.js';
+import { eventFilter } from './replay.js';
 import { addCaptureOptions, captureFilter, positiveNumber, type CaptureOptions } from '../capture-options.js';
 import { action } from '../run-action.js';
 import { style, useColor } from '../style.js';
@@ -40,8 +43,15 @@ function wholeNumber(v: string, what: string): number {
 }
 
 async function openSource(opts: HotspotOptions, count: number | undefined): Promise<{ source: FlowSource; origin: string }> {
+  const kind = opts.from !== undefined && opts.from !== '-' ? fileKind(opts.from) : undefined;
+  if (opts.from !== undefined && kind) {
+    // a capture or pcap goes through the correlator again, with every filter replay has
+    const flowTimeoutNs = positiveNumber(opts.flowTimeout, '--flow-timeout')! * 1e9;
+    const source = replayedFlows(opts.from, kind, { spec: eventFilter(opts), flows: { container: opts.container, service: opts.service, netns: opts.netns }, flowTimeoutNs, count });
+    return { source, origin: opts.from };
+  }
   if (opts.from !== undefined) {
-    // a file has no kernel filter and no live topology: the filters that need them are refused
+    // a file of flow records has no kernel filter and no topology: the filters that need them are refused
     const live = [['--host', opts.host], ['--container', opts.container], ['--service', opts.service], ['--duration', opts.duration]].filter(([, v]) => v !== undefined);
     if (live.length)
       throw new MeshTraceError('USAGE', `${live.map(([k]) => k).join(', ')} cannot be used with --from.`, { hint: 'With --from, filter with --port, --proto, --netns and --count.' });
@@ -61,6 +71,16 @@ async function openSource(opts: HotspotOptions, count: number | undefined): Prom
     onReady: (text) => process.stderr.write(`${text}; Ctrl-C to stop and rank\n`),
   });
   return { source, origin: 'a live trace' };
+}
+
+/** a capture or pcap by its magic; anything else is read as NDJSON flow records */
+function fileKind(file: string): InputKind | undefined {
+  try {
+    return inputKind(file);
+  } catch (err) {
+    if (err instanceof MeshTraceError && err.code === 'BAD_INPUT' && /is not a mesh-trace capture/.test(err.message)) return undefined;
+    throw err;
+  }
 }
 
 function firstN(source: FlowSource, n: number): FlowSource {
@@ -100,7 +120,7 @@ export function registerHotspots(program: Command): void {
     .option('--container <name>', 'only flows that reach this container (live only)')
     .option('--service <name>', 'only flows of this service (live only)')
     .option('--netns <name...>', 'only flows crossing these namespaces (node/name, name or inode)')
-    .option('--from <file>', 'rank the flows of a file of flow records (`mesh-trace --json` output; - for stdin) instead of tracing live')
+    .option('--from <file>', 'rank the flows of a capture (`mesh-trace record`), a pcap/pcapng, or a file of flow records (`mesh-trace --json` output; - for stdin) instead of tracing live')
     .option('--json', 'NDJSON: a summary, then one record per edge, slow flow and drop (schema: docs/hotspots.md)')
     .option('--html <file>', 'also write a self-contained HTML report: the graph coloured by latency, a histogram per edge, the slowest flows')
     .option('--flows <file>', 'also write every flow aggregated as NDJSON flow records (read them again with --from)')
