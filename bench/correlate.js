@@ -31,7 +31,7 @@ function writeRecord(buf, dv, o, { hook, flags, t, skb }) {
 }
 
 /** n flows' records, in time order */
-function makeRecords(flows) {
+export function makeRecords(flows) {
   const perJourney = PLACES * 3 + 1;
   const buf = Buffer.alloc(flows * 4 * perJourney * RECORD_SIZE);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

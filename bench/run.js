@@ -6,6 +6,7 @@ import { benchTransport } from './transport.js';
 import { benchVeth } from './veth.js';
 import { benchAttach } from './attach.js';
 import { benchCorrelate } from './correlate.js';
+import { benchReplay } from './replay.js';
 import { root } from './util.js';
 
 if (process.geteuid?.() !== 0) {
@@ -13,7 +14,7 @@ if (process.geteuid?.() !== 0) {
   process.exit(77);
 }
 const only = process.argv.slice(2);
-const all = { transport: benchTransport, veth: benchVeth, attach: benchAttach, correlate: benchCorrelate };
+const all = { transport: benchTransport, veth: benchVeth, attach: benchAttach, correlate: benchCorrelate, replay: benchReplay };
 const results = [];
 for (const [name, fn] of Object.entries(all)) {
   if (only.length && !only.includes(name)) continue;

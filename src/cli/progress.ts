@@ -30,7 +30,7 @@ export class Progress {
     const width = 24;
     const filled = Math.round((pct / 100) * width);
     const rate = events / secs;
-    const rateText = rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : rate >= 1e3 ? `${(rate / 1e3).toFixed(1)} k` : `${rate.toFixed(0)} `;
+    const rateText = rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M ` : rate >= 1e3 ? `${(rate / 1e3).toFixed(1)} k ` : `${rate.toFixed(0)} `;
     this.stream.write(`\r${this.what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}%  ${mb(position)}/${mb(this.total)}  ${rateText}events/s `);
   }
 

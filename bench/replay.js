@@ -1,0 +1,81 @@
+// Replay throughput: one capture file (the correlate benchmark's routing-mesh records,
+// written with the real CaptureWriter in 1,024-record batches with a tick every 100 ms of
+// event time) read twice side by side in one run: frames read and events decoded only, and
+// replayed through the flow pipeline into flow records, as `mesh-trace replay` does.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CaptureWriter } from '../dist/capture/writer.js';
+import { CaptureReader } from '../dist/capture/reader.js';
+import { replayCapture } from '../dist/capture/replay.js';
+import { FORMAT_VERSION } from '../dist/capture/format.js';
+import { EventBatch } from '../dist/events/decode.js';
+import { EVENT_VERSION, RECORD_SIZE } from '../dist/events/layout.js';
+import { FlowPipeline } from '../dist/correlate/pipeline.js';
+import { makeRecords } from './correlate.js';
+
+export async function benchReplay(flows = 20000) {
+  const dir = mkdtempSync(join(tmpdir(), 'mesh-trace-bench-'));
+  const file = join(dir, 'bench.mtrace');
+  try {
+    const { buf, count } = makeRecords(flows);
+    const w = CaptureWriter.create(file, {
+      formatVersion: FORMAT_VERSION, eventVersion: EVENT_VERSION, recordSize: RECORD_SIZE, host: 'bench', kernel: '', toolVersion: '',
+      clock: { clock: 'local', monotonicNs: 0, wallNs: 0 }, filter: {}, snaplen: 0, argv: [], dropReasons: {},
+    });
+    let nextTick = 0;
+    for (let s = 0; s < count; s += 1024) {
+      const b = new EventBatch(buf.subarray(s * RECORD_SIZE, Math.min(count, s + 1024) * RECORD_SIZE));
+      w.batch('local', b.raw(), b.length);
+      const t = b.tsNs(b.length - 1);
+      if (t >= nextTick) {
+        w.tick('local', t);
+        nextTick = t + 100e6;
+      }
+    }
+    w.end(0, 'duration');
+    w.close();
+    const namer = { device: () => undefined, netns: () => undefined, dropReason: (n) => String(n) };
+    const readOnly = () => {
+      const r = new CaptureReader(file);
+      let n = 0;
+      for (const it of r.items()) if (it.kind === 'batch') for (const e of new EventBatch(it.batch.records, it.batch.count).events()) n += e.len;
+      r.close();
+      return n;
+    };
+    let reported = 0;
+    const replay = () => {
+      const r = new CaptureReader(file);
+      reported = 0;
+      const p = new FlowPipeline({ namer, wallClock: (_c, ns) => ns, dropReason: String, onFlows: (f) => (reported += f.length) });
+      replayCapture(r, p);
+      r.close();
+    };
+    const time = (fn) => {
+      const t0 = process.hrtime.bigint();
+      fn();
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    };
+    readOnly();
+    replay();
+    let rd = Infinity;
+    let rp = Infinity;
+    for (let k = 0; k < 3; k++) {
+      rd = Math.min(rd, time(readOnly));
+      rp = Math.min(rp, time(replay));
+    }
+    return {
+      name: 'replay',
+      events: count,
+      fileMB: +(statSync(file).size / 1e6).toFixed(1),
+      flows: reported,
+      readDecodePerSec: Math.round(count / rd),
+      replayPerSec: Math.round(count / rp),
+      ratio: +(rd / rp).toFixed(2),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchReplay()));
