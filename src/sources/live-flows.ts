@@ -1,8 +1,10 @@
-// Flows from a live session: the probe engine's batches through the correlator, wired the
-// way `mesh-trace trace` wires them (trace.ts keeps its own printing loop; this is the same
-// pipeline as a source that yields finished flows, for commands that aggregate them).
-import { Correlator, resolverNamer, type FlowRecord } from '../correlate/index.js';
-import { flowFilter, type FlowFilterSpec } from '../correlate/flow-filter.js';
+// Flows from a live session: the probe engine's batches through the same FlowPipeline as
+// `mesh-trace trace` (cli/live-flows.ts), as a source that yields finished flows, for
+// commands that aggregate them rather than print them.
+import type { FlowRecord } from '../correlate/index.js';
+import type { FlowFilterSpec } from '../correlate/flow-filter.js';
+import { FlowPipeline } from '../correlate/pipeline.js';
+import { flowSummary } from '../cli/flow-output.js';
 import type { FilterSpec } from '../events/filter.js';
 import { MeshTraceError } from '../errors.js';
 import { dropReasonName } from '../probe/btf-enum.js';
@@ -29,37 +31,46 @@ export interface LiveFlowOptions {
 const TICK_MS = 100;
 
 export async function liveFlows(o: LiveFlowOptions): Promise<FlowSource> {
-  const names = liveNames(o.docker);
+  const ready: FlowRecord[] = [];
+  const clock = wallClock();
+  let filterError: unknown;
+  const names = liveNames(o.docker, (snap) => {
+    try {
+      pipeline.topology(snap);
+    } catch (err) {
+      filterError ??= err;
+    }
+  });
+  // the same pipeline as `mesh-trace trace` and `replay`: names, flow filters, correlation
+  const pipeline: FlowPipeline = new FlowPipeline({
+    flows: o.flows,
+    flowTimeoutNs: o.flowTimeoutSec * 1e9,
+    wallClock: (_c, ns) => clock(ns),
+    dropReason: dropReasonName,
+    onUnknownDevice: names.refresh,
+    onFlows: (f) => ready.push(...f),
+  });
   await names.ready;
-  const snap = names.snapshot();
-  if (!snap && (o.flows.container || o.flows.service || o.flows.netns)) {
+  if (filterError) throw filterError;
+  if (!pipeline.hasTopology() && (o.flows.container || o.flows.service || o.flows.netns)) {
     throw new MeshTraceError('KERNEL', 'The topology could not be read, so --container, --service and --netns cannot be resolved.', {
       hint: 'Run `mesh-trace topology` to see why.',
     });
   }
-  const accept = snap ? flowFilter(o.flows, snap) : undefined;
   const session = await ProbeSession.open({
     filter: o.filter,
     disabledRungs: o.disableRung,
     tcMode: o.tcMode,
     onWarning: (w) => process.stderr.write(`mesh-trace: ${w.message}\n`),
   });
-  const clock = wallClock();
-  const correlator = new Correlator({
-    namer: resolverNamer(names.resolver, dropReasonName, names.refresh),
-    wallClock: (_c, ns) => clock(ns),
-    accept,
-    flowTimeoutNs: o.flowTimeoutSec * 1e9,
-  });
   let delivered = 0;
   const stop = () => void session.close();
 
   async function* flows(): AsyncGenerator<FlowRecord> {
-    const ready: FlowRecord[] = [];
     const now = () => Number(process.hrtime.bigint());
-    // flows finish with time, not only with packets: advance the correlator on a tick
+    // flows finish with time, not only with packets: advance the pipeline on a tick
     const tick = setInterval(() => {
-      ready.push(...correlator.advance(now()));
+      pipeline.tick(now());
       // enough flows are finished: end the session now rather than wait for another packet
       if (o.count !== undefined && delivered + ready.length >= o.count) stop();
     }, TICK_MS);
@@ -70,7 +81,7 @@ export async function liveFlows(o: LiveFlowOptions): Promise<FlowSource> {
       const c0 = session.counters();
       o.onReady?.(`tracing ${c0.devicesAttached} devices in ${c0.namespacesAttached} namespaces${o.filter.port ? ` (port ${o.filter.port})` : ''}`);
       for await (const batch of session) {
-        correlator.push(batch.events());
+        pipeline.batch(batch);
         while (ready.length && !enough()) {
           delivered++;
           yield ready.shift()!;
@@ -83,7 +94,7 @@ export async function liveFlows(o: LiveFlowOptions): Promise<FlowSource> {
       await session.close();
     }
     // the session has ended: what finished on the last ticks, then every flow still open
-    ready.push(...correlator.flush());
+    pipeline.finish();
     for (const f of ready) {
       if (enough()) break;
       delivered++;
@@ -96,9 +107,7 @@ export async function liveFlows(o: LiveFlowOptions): Promise<FlowSource> {
     stop,
     summary: () => {
       const c = session.counters();
-      const k = correlator.counters();
-      const filtered = k.flowsFiltered ? ` (${k.flowsFiltered} more filtered out)` : '';
-      return `${delivered} flow${delivered === 1 ? '' : 's'}${filtered} from ${k.events} events; lost: ring ${c.ringFull}, queue ${c.queueFull}, flows evicted ${k.flowsEvicted}, journeys evicted ${k.journeysEvicted}, events truncated ${k.eventsTruncated}; ${c.devicesAttached} devices in ${c.namespacesAttached} namespaces`;
+      return flowSummary(delivered, pipeline.counters(), c, `; ${c.devicesAttached} devices in ${c.namespacesAttached} namespaces`).trimEnd();
     },
   };
 }
