@@ -13,6 +13,7 @@ import { MeshTraceError } from '../../errors.js';
 import { addCaptureOptions, captureFilter, positiveNumber, type CaptureOptions } from '../capture-options.js';
 import { liveNames } from '../live-names.js';
 import { action } from '../run-action.js';
+import { parseForcedRungs } from '../rung-options.js';
 import { style, useColor } from '../style.js';
 
 interface TraceOptions extends CaptureOptions {
@@ -62,6 +63,7 @@ Examples:
         const session = await ProbeSession.open({
           filter,
           disabledRungs: opts.disableRung,
+          forcedRungs: parseForcedRungs(opts.rung),
           tcMode: opts.tcMode,
           onWarning: (w) => process.stderr.write(`mesh-trace: ${w.message}\n`),
         });
