@@ -100,6 +100,8 @@ const NF_POINTS: { hooknum: number; prog: string; priority: number }[] = [
   { hooknum: 4, prog: 'mt_nf_after', priority: 101 },
 ];
 const NFPROTO = [2 /* IPv4 */, 10 /* IPv6 */];
+/** netfilter links in each namespace when the nat hook takes the netfilter rung */
+export const NETFILTER_LINKS_PER_NETNS = NF_POINTS.length * NFPROTO.length;
 export const TCX_AUTO_MAX_DEVICES = 100;
 
 export function defaultDeviceFilter(dev: DeviceRef): boolean {
