@@ -12,9 +12,13 @@ fi
 # Build: clang/llvm (BPF objects), libbpf-dev, libelf-dev, zlib1g-dev, bpftool (skeletons).
 # Run and test: iproute2, iptables, conntrack, tcpdump, tshark, iperf3, python3-scapy,
 # docker.io + busybox-static (real dockerd fixtures and lab servers).
+# Other kernels (test/vm: npm test boots Debian's 6.1 under qemu, npm run test:kernels
+# 6.12 too): qemu-system-x86, kmod, xz-utils, zstd; ipvsadm for the IPVS fwmark services
+# there. The kernels themselves are downloaded on first use into /var/cache/mesh-trace/vm.
 PKGS=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
       iproute2 iptables conntrack tcpdump tshark iperf3 python3-scapy ethtool
-      docker.io busybox-static procps psmisc iputils-ping nftables)
+      docker.io busybox-static procps psmisc iputils-ping nftables
+      qemu-system-x86 kmod xz-utils zstd ipvsadm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -18,7 +18,8 @@ function clip(s, n) {
 /** one cell of the rung table for a hook of one doctor report */
 export function rungCell(hook, width = 70) {
   if (!hook) return '?';
-  if (hook.rung) return hook.rung;
+  // "probe": the rung's kfunc-free programs loaded (kernels before 6.3)
+  if (hook.rung) return hook.reads === 'probe' ? `${hook.rung} (without kfuncs)` : hook.rung;
   const first = hook.skipped?.[0];
   return first ? clip(`none: ${shortReason(first.reason)}`, width) : 'none';
 }
