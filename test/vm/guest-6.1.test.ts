@@ -3,7 +3,8 @@
 // only other kernels take would go untested. This boots Debian's 6.1 under qemu (about
 // 4 s, then 10-45x slower than here) and runs a focused part of the kernel tier in it: the
 // doctor's rungs, the exact path (kfunc-free tc and tracepoints, fentry, derived NAT), the
-// fentry/kprobe equivalence and the lab's IPVS flow. A few minutes; the whole matrix is
+// fentry/kprobe equivalence, the lab's IPVS flow and Docker's real routing mesh (dockerd,
+// swarm, a published port). A few minutes; the whole matrix is
 // `npm run test:kernels`. Skipped inside a guest (no nesting) and with MESH_TRACE_SKIP_VM=1.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ export const CI_GUEST_TESTS = [
   'test/kernel/path.test.ts',
   'test/kernel/function-hooks.test.ts',
   'test/kernel/ipvs-lab.test.ts',
+  'test/docker/routing-mesh.test.ts',
 ];
 
 const skip = process.env.MESH_TRACE_VM

@@ -6,7 +6,7 @@
 //   node test/vm/kernels.mjs [--kernels 6.1,6.12] [--no-host | --host-doctor-only]
 //                            [--doctor-only] [--modules LIST|none] [--timeout S]
 //                            [--out FILE] [--build] [--no-snapshot] [--keep]
-//                            [--tests FILE,FILE]   (a subset of test/kernel; CI's 6.1 run)
+//                            [--tests FILE,FILE]   (default: test/kernel and the routing-mesh spec)
 //
 // Builds happen on the host only (--build runs `npm run build` first; without it the
 // existing build/ and dist/ are used). The guests run a snapshot of the working tree
@@ -24,7 +24,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_MODULES = ['veth', 'br_netfilter', 'vxlan', 'ip_vs', 'ip_vs_rr'];
 
 function parse(argv) {
-  const o = { kernels: ['6.1', '6.12'], host: 'full', doctorOnly: false, modules: DEFAULT_MODULES, timeoutS: 1800, out: join(REPO, 'test', 'vm', 'compat.md'), build: false, snapshot: true, keep: false, tests: ['test/kernel'] };
+  const o = { kernels: ['6.1', '6.12'], host: 'full', doctorOnly: false, modules: DEFAULT_MODULES, timeoutS: 1800, out: join(REPO, 'test', 'vm', 'compat.md'), build: false, snapshot: true, keep: false, tests: ['test/kernel', 'test/docker/routing-mesh.test.ts'] };
   const args = [...argv];
   while (args.length) {
     const a = args.shift();
