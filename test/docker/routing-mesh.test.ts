@@ -25,7 +25,7 @@ function ipvsUnavailable(): string | undefined {
 
 const why = dockerdUnavailable() ?? ipvsUnavailable();
 /** emulation (test/vm) is 10-45x slower: dockerd, the image import and the task take ~90 s there */
-const slow = process.env.MESH_TRACE_VM ? 20 : 1;
+const slow = process.env.MESH_TRACE_VM ? 10 : 1;
 
 // the client: its own namespace behind a veth, the project's own test addresses, no other route
 const CLIENT_NS = 'mtd-mesh-client';
@@ -78,7 +78,7 @@ describe.skipIf(!!why)(`Docker's routing mesh, traced${why ? ` (skipped: ${why})
     d.docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
     d.docker('service', 'create', '--detach', '--name', 'web', '-p', '1080:80', '--no-resolve-image', 'local/busybox', 'httpd', '-f', '-p', '80', '-h', '/www');
     // the task runs and the mesh answers (Docker wires IPVS after the task starts)
-    const deadline = Date.now() + 60_000 * slow;
+    const deadline = Date.now() + (process.env.MESH_TRACE_VM ? 300_000 : 60_000);
     let answer = '';
     while (Date.now() < deadline && !answer) {
       answer = await clientGet(1080).catch(() => '');
@@ -99,12 +99,12 @@ describe.skipIf(!!why)(`Docker's routing mesh, traced${why ? ` (skipped: ${why})
     expect(flows).toHaveLength(1);
     flow = flows[0];
     process.stdout.write(`routing-mesh forward hops:\n${flow.forward!.hops.map((h) => `  ${h.where} ${h.what} ${h.changes.map((c) => `${c.kind} ${c.from ?? ''} → ${c.to ?? ''} [${c.rule ?? ''}]`).join('; ')}`).join('\n')}\n`);
-  }, 300_000 * slow);
+  }, process.env.MESH_TRACE_VM ? 480_000 : 120_000);
 
   afterAll(async () => {
     await d?.stop();
     removeClient();
-  }, 60_000 * slow);
+  }, process.env.MESH_TRACE_VM ? 120_000 : 60_000);
 
   it('the DOCKER-INGRESS DNAT to ingress-sbox on docker_gwbridge', () => {
     const dnat = flow.forward!.hops.flatMap((h) => h.changes.map((c) => ({ h, c }))).find(({ c }) => c.kind === 'DNAT')!;
