@@ -63,7 +63,8 @@ export function chooseRung(hook: HookPoint, facts: KernelFacts, probe: RungProbe
     const twin: Rung | undefined = rung.withoutKfuncs && { ...rung, programs: rung.withoutKfuncs, withoutKfuncs: undefined, reads: 'probe' };
     const twinWhy = twin ? probe(twin) : why;
     if (twin && !twinWhy) {
-      outcomes.push({ kind: rung.kind, ok: true, note: why });
+      // the twins differ only in how they read, so the kfuncs are what this kernel refused
+      outcomes.push({ kind: rung.kind, ok: true, note: `the kfunc programs do not load (bpf_cast_to_kern_ctx, bpf_rdonly_cast: kernel 6.3+): ${why}` });
       chosen = twin;
       continue;
     }
