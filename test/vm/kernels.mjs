@@ -69,7 +69,10 @@ function snapshot() {
   }
   mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
   cpSync(join(REPO, 'build', 'Release', 'mesh_trace.node'), join(dir, 'build', 'Release', 'mesh_trace.node'));
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  // a guest's /tmp is its own tmpfs: a clone under the host's /tmp (as CI may make) would
+  // leave the link dangling there, so node_modules is copied then
+  if (REPO.startsWith('/tmp/')) cpSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+  else symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
