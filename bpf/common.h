@@ -18,9 +18,11 @@
 #define NFPROTO_IPV6 10
 
 /* kfuncs (kernel 6.2+/6.3+): BTF-typed reads that work under lockdown, where
- * bpf_probe_read_kernel does not. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+ * bpf_probe_read_kernel does not. Weak, so that an older kernel (6.1) still loads the
+ * object: libbpf leaves them unresolved there, and only the programs that call them fail,
+ * which the ladder then replaces with their kfunc-free twins (probe_hooks.bpf.c). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 /* The maps, declared once in maps.h: maps.bpf.c defines them, every other object refers
  * to them as extern and the static linker (bpftool gen object) joins them into one. */

@@ -9,6 +9,9 @@
  *   goes through bpf_probe_read_kernel (BPF_CORE_READ), which kprobes require and which
  *   works on the unlocked kernels where kprobes exist.
  *
+ * MT_READER_PROBE also builds the tc and tp_btf hooks a second time (probe_hooks.bpf.c)
+ *   for kernels without the kfuncs above (6.1 has neither): they read like kprobes do.
+ *
  * Bitfields (iphdr.ihl, tcphdr flags) are read as whole bytes through a struct ethhdr
  * view of the same address: its first 14 bytes are plain byte arrays and a be16.
  */
@@ -56,8 +59,15 @@ struct mt_l4 {
 	__u16 off_flags; /* be: bytes 12-13 of a TCP header, data offset and flags */
 };
 
+/* Hooks compiled with both readers (tc, tracepoints) get one program name per reader, and
+ * BPF_PROG pastes its name argument, so the name is expanded one macro level up. */
+#define MT_BPF_PROG(name, args...) BPF_PROG(name, ##args)
+
 #if defined(MT_READER_BTF)
 
+#define MT_PROG_NAME(name) name
+/* the kernel sk_buff behind a tc context, typed (kfunc, 6.3+) */
+#define MT_KERN_SKB(ctx) ((struct sk_buff *)bpf_cast_to_kern_ctx(ctx))
 #define MT_CAST(type, p) ((const type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
 
 static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
@@ -137,6 +147,14 @@ static __always_inline __u16 mt_rd_be16_at12(const void *p)
 }
 
 #elif defined(MT_READER_PROBE)
+
+/* the kfunc-free twin of a hook: "<name>_pr" (probe reads) */
+#define MT_PROG_NAME(name) name##_pr
+/* Without bpf_cast_to_kern_ctx: a tc program's context register holds the kernel
+ * sk_buff's address itself (__sk_buff is a view the verifier rewrites onto it), so it is
+ * the same identity the tracepoints see. Used only as an address, read through
+ * bpf_probe_read_kernel; the verifier allows that for root (allow_ptr_leaks). */
+#define MT_KERN_SKB(ctx) ((struct sk_buff *)(ctx))
 
 static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 {

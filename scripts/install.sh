@@ -13,9 +13,13 @@ fi
 # Run and test: iproute2, iptables, conntrack, tcpdump, tshark, iperf3, python3-scapy,
 # docker.io + busybox-static (real dockerd fixtures and lab servers); chromium (the HTML
 # report's test renders it headless); python3 (the lab's NFQUEUE holder for a slow hop).
+# Other kernels (test/vm: npm test boots Debian's 6.1 under qemu, npm run test:kernels
+# 6.12 too): qemu-system-x86, kmod, xz-utils, zstd; ipvsadm for the IPVS fwmark services
+# there. The kernels themselves are downloaded on first use into /var/cache/mesh-trace/vm.
 PKGS=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
       iproute2 iptables conntrack tcpdump tshark iperf3 python3-scapy ethtool
-      docker.io busybox-static procps psmisc iputils-ping nftables chromium python3)
+      docker.io busybox-static procps psmisc iputils-ping nftables chromium python3
+      qemu-system-x86 kmod xz-utils zstd ipvsadm)
 
 missing=()
 for p in "${PKGS[@]}"; do

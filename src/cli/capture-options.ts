@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { MeshTraceError } from '../errors.js';
 import { encodeFilter, type FilterSpec } from '../events/filter.js';
+import { collectPairs, RUNG_OPTION_HELP } from './rung-options.js';
 
 export interface CaptureOptions {
   port?: string;
@@ -13,6 +14,7 @@ export interface CaptureOptions {
   duration?: string;
   docker: string[];
   disableRung: string[];
+  rung: string[];
   tcMode: 'auto' | 'tcx' | 'clsact';
 }
 
@@ -25,6 +27,7 @@ export function addCaptureOptions(cmd: Command, countWhat: string): Command {
     .option('-d, --duration <seconds>', 'stop after this many seconds')
     .option('--docker <socket...>', 'Docker Engine API sockets', ['/var/run/docker.sock'])
     .option('--disable-rung <rung...>', 'switch attach rungs off, e.g. fentry or tcx', [])
+    .option('--rung <hook=rung>', RUNG_OPTION_HELP, collectPairs, [])
     .option('--tc-mode <mode>', 'device attach: auto, tcx or clsact', 'auto');
 }
 

@@ -17,6 +17,7 @@ import { readVersion } from '../version.js';
 import { captureFilter, positiveNumber, type CaptureOptions } from './capture-options.js';
 import { FlowOutput, flowSummary } from './flow-output.js';
 import { liveNames } from './live-names.js';
+import { parseForcedRungs } from './rung-options.js';
 import { style, useColor } from './style.js';
 
 export interface LiveFlowOptions extends CaptureOptions {
@@ -123,6 +124,7 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     live = await ProbeSession.open({
       filter,
       disabledRungs: opts.disableRung,
+      forcedRungs: parseForcedRungs(opts.rung),
       tcMode: opts.tcMode,
       onWarning: (w) => process.stderr.write(`mesh-trace: ${w.message}\n`),
     });

@@ -65,6 +65,9 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
   let prev: PacketHeaders | undefined;
   let prevMark = 0;
   let prevVni: number | undefined;
+  /** the namespace of the previous event: a mark cannot survive leaving one (the veth and
+   * VXLAN crossings scrub it), so within one a changed mark is a rule's doing */
+  let lastNetns = 0;
   let end: PathEnd = 'open';
   let drop: BuiltPath['drop'];
 
@@ -115,6 +118,8 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
     const view = l3View(ev);
     const key = `${ev.netns}:${ev.ifindex}`;
     const changes: Change[] = [];
+    const sameNetns = lastNetns === ev.netns;
+    lastNetns = ev.netns;
     if (view && prev) {
       if (ev.vni !== undefined && prevVni === undefined && ev.outer) {
         changes.push({ kind: 'VXLAN-encap', field: 'tunnel', vni: ev.vni, from: srcText(ev.outer), to: dstText(ev.outer) });
@@ -126,6 +131,10 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
     // the load balancer: IPVS picked a real server and rewrites the destination to it
     if (ev.hook === Hook.IPVS_NAT_XMIT && ev.ipvs && view) {
       const svc = ev.ipvs;
+      // what the rules did since the packet entered this namespace (mangle MARK with the
+      // fwmark IPVS matches on, a REDIRECT): seen here when no netfilter link showed it
+      // (kernels before 6.4)
+      if (prev && sameNetns) changes.push(...named(rawChanges(prev, view, prevMark, ev.mark), ev.netns));
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
       changes.push({ kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule });
       cur = push({ ...place(ev.netns, ev.ifindex), what: 'lb', hooks: [ev.hookName], t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(view, ev.mark), changes }, 'lb');
@@ -173,7 +182,7 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       // from a capture the rewrite happened somewhere between two devices, maybe in another
       // namespace: named by what changed, without claiming this namespace's rule made it
       const at = ev.hook === Hook.CAPTURED ? 0 : ev.netns;
-      changes.push(...named(rawChanges(prev, view, prevMark, ev.mark).filter((c) => c.field !== 'mark' || ev.hook === Hook.NF), at));
+      changes.push(...named(rawChanges(prev, view, prevMark, ev.mark).filter((c) => c.field !== 'mark' || ev.hook === Hook.NF || sameNetns), at));
     }
     const d = direction(ev);
     if (cur && curPlace === key) {

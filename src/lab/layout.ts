@@ -118,7 +118,7 @@ export interface LabLayout {
   routes: LabRoute[];
   /** iptables-restore input per namespace (tables nat and mangle) */
   rules: { ns: string; restore: string }[];
-  /** IPVS (ipvsadm argv lists) when lbMode is 'ipvs' */
+  /** IPVS set-up (its sysctl, then ipvsadm argv lists) when lbMode is 'ipvs' */
   ipvs: { ns: string; argv: string[] }[];
   servers: LabServer[];
   networks: LabNetwork[];
@@ -315,6 +315,10 @@ export function labLayout(lbMode: LbMode): LabLayout {
         `-A PREROUTING -p tcp -m tcp --dport ${port} -j REDIRECT --to-ports 80`,
         `-A POSTROUTING -d ${INGRESS.subnet} -m ipvs --ipvs -j SNAT --to-source ${ip(sboxIngress[n])}`,
       );
+      // as Docker does in ingress_sbox: IPVS connections go through conntrack, or the SNAT
+      // above (-m ipvs) never applies and the task answers the client's own address, which
+      // it has no route to
+      ipvs.push({ ns: sbox, argv: ['sysctl', '-qw', 'net.ipv4.vs.conntrack=1'] });
       ipvs.push({ ns: sbox, argv: ['ipvsadm', '-A', '-f', String(LAB_FWMARK), '-s', 'rr'] });
       ipvs.push({ ns: sbox, argv: ['ipvsadm', '-a', '-f', String(LAB_FWMARK), '-r', `${backend}:80`, '-m'] });
     }

@@ -9,6 +9,14 @@ export interface Rung {
   kind: RungKind;
   /** BPF programs this rung loads (names in bpf/) */
   programs: string[];
+  /**
+   * The same programs built without kfuncs (bpf/probe_hooks.bpf.c, reads through
+   * bpf_probe_read_kernel), tried when `programs` do not load: kernels before 6.3 lack
+   * bpf_cast_to_kern_ctx and bpf_rdonly_cast. Not first, since lockdown forbids them.
+   */
+  withoutKfuncs?: string[];
+  /** set on a chosen rung: 'probe' when its kfunc-free twin was the one that loaded */
+  reads?: 'btf' | 'probe';
   /** how the probe attaches to prove the rung works */
   probe: 'tcx' | 'clsact' | 'netfilter' | 'auto' | 'none';
   /** a reason to skip the rung without trying (undefined = try it) */
@@ -43,8 +51,8 @@ export const HOOK_POINTS: HookPoint[] = [
     observes: 'frames entering each veth, bridge, vxlan and physical device, in every namespace',
     scope: 'device',
     rungs: [
-      { kind: 'tcx', programs: ['mt_tc_ingress'], probe: 'tcx' },
-      { kind: 'clsact', programs: ['mt_tc_ingress'], probe: 'clsact' },
+      { kind: 'tcx', programs: ['mt_tc_ingress'], withoutKfuncs: ['mt_tc_ingress_pr'], probe: 'tcx' },
+      { kind: 'clsact', programs: ['mt_tc_ingress'], withoutKfuncs: ['mt_tc_ingress_pr'], probe: 'clsact' },
     ],
   },
   {
@@ -52,33 +60,33 @@ export const HOOK_POINTS: HookPoint[] = [
     observes: 'frames leaving each device, before its qdisc',
     scope: 'device',
     rungs: [
-      { kind: 'tcx', programs: ['mt_tc_egress'], probe: 'tcx' },
-      { kind: 'clsact', programs: ['mt_tc_egress'], probe: 'clsact' },
+      { kind: 'tcx', programs: ['mt_tc_egress'], withoutKfuncs: ['mt_tc_egress_pr'], probe: 'tcx' },
+      { kind: 'clsact', programs: ['mt_tc_egress'], withoutKfuncs: ['mt_tc_egress_pr'], probe: 'clsact' },
     ],
   },
   {
     id: 'device-xmit',
     observes: 'the driver taking a frame (net_dev_start_xmit), host-wide',
     scope: 'host',
-    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_xmit'], probe: 'auto' }],
+    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_xmit'], withoutKfuncs: ['mt_tp_xmit_pr'], probe: 'auto' }],
   },
   {
     id: 'device-recv',
     observes: 'the stack taking a frame from a device (netif_receive_skb), host-wide',
     scope: 'host',
-    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_recv'], probe: 'auto' }],
+    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_recv'], withoutKfuncs: ['mt_tp_recv_pr'], probe: 'auto' }],
   },
   {
     id: 'drop',
     observes: 'packets freed as dropped, with the kernel\'s drop reason (kfree_skb)',
     scope: 'host',
-    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_drop'], probe: 'auto' }],
+    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_drop'], withoutKfuncs: ['mt_tp_drop_pr'], probe: 'auto' }],
   },
   {
     id: 'consume',
     observes: 'packets freed after delivery: the end of a journey (consume_skb)',
     scope: 'host',
-    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_consume'], probe: 'auto' }],
+    rungs: [{ kind: 'tp_btf', programs: ['mt_tp_consume'], withoutKfuncs: ['mt_tp_consume_pr'], probe: 'auto' }],
   },
   {
     id: 'nat',

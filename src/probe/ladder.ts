@@ -8,6 +8,8 @@ export interface RungOutcome {
   kind: RungKind;
   ok: boolean;
   reason?: string;
+  /** on success through a rung's kfunc-free twin: why the kfunc programs did not load */
+  note?: string;
 }
 
 export interface LadderChoice {
@@ -24,10 +26,16 @@ export type RungProbe = (rung: Rung) => string | undefined;
 export interface LadderOptions {
   /** rungs switched off, e.g. 'fentry' (all hooks) or 'veth-xmit:fentry' (one hook) */
   disabled?: string[];
+  /**
+   * one rung forced per hook, e.g. { 'veth-xmit': 'kprobe' } (from --rung veth-xmit=kprobe):
+   * every other rung of that hook is skipped, so the hook gets that rung or none
+   */
+  forced?: Record<string, RungKind>;
 }
 
 export function chooseRung(hook: HookPoint, facts: KernelFacts, probe: RungProbe, opts: LadderOptions = {}): LadderChoice {
   const disabled = new Set(opts.disabled ?? []);
+  const forced = opts.forced?.[hook.id];
   const outcomes: RungOutcome[] = [];
   let chosen: Rung | undefined;
   for (const rung of hook.rungs) {
@@ -36,18 +44,31 @@ export function chooseRung(hook: HookPoint, facts: KernelFacts, probe: RungProbe
       outcomes.push({ kind: rung.kind, ok: false, reason: 'switched off by --disable-rung' });
       continue;
     }
+    if (forced && forced !== rung.kind) {
+      outcomes.push({ kind: rung.kind, ok: false, reason: `switched off by --rung ${hook.id}=${forced}` });
+      continue;
+    }
     const pre = rung.precondition?.(facts);
     if (pre) {
       outcomes.push({ kind: rung.kind, ok: false, reason: pre });
       continue;
     }
     const why = rung.programs.length === 0 ? undefined : probe(rung);
-    if (why) {
-      outcomes.push({ kind: rung.kind, ok: false, reason: why });
+    if (!why) {
+      outcomes.push({ kind: rung.kind, ok: true });
+      chosen = rung.withoutKfuncs ? { ...rung, reads: 'btf' } : rung;
       continue;
     }
-    outcomes.push({ kind: rung.kind, ok: true });
-    chosen = rung;
+    // the kfunc programs did not load: the same rung through its kfunc-free twin
+    const twin: Rung | undefined = rung.withoutKfuncs && { ...rung, programs: rung.withoutKfuncs, withoutKfuncs: undefined, reads: 'probe' };
+    const twinWhy = twin ? probe(twin) : why;
+    if (twin && !twinWhy) {
+      // the twins differ only in how they read, so the kfuncs are what this kernel refused
+      outcomes.push({ kind: rung.kind, ok: true, note: `the kfunc programs do not load (bpf_cast_to_kern_ctx, bpf_rdonly_cast: kernel 6.3+): ${why}` });
+      chosen = twin;
+      continue;
+    }
+    outcomes.push({ kind: rung.kind, ok: false, reason: twin ? `${why}; without kfuncs: ${twinWhy}` : why });
   }
   return { hook: hook.id, observes: hook.observes, chosen, outcomes };
 }

@@ -9,7 +9,7 @@ import { listNetns, type NetnsRef } from '../topology/netns.js';
 import { BatchQueue } from './batch-queue.js';
 import { readKernelFacts, type KernelFacts } from './capabilities.js';
 import { nativeError } from './errors.js';
-import { HOOK_POINTS, type HookPoint } from './hook-points.js';
+import { HOOK_POINTS, type HookPoint, type RungKind } from './hook-points.js';
 import { chooseAll, type LadderChoice } from './ladder.js';
 import { loadAddon, type AttachJob, type NativeAddon, type NativeLink, type NativeLinkEvent, type NativeLinkWatcher, type NativeSession } from './native.js';
 import { cachedRungProbe, nativeRungProbe } from './rung-probe.js';
@@ -29,6 +29,8 @@ export interface ProbeSessionOptions {
   hooks?: string[];
   /** rungs switched off: 'fentry', 'tcx', or 'veth-xmit:fentry' */
   disabledRungs?: string[];
+  /** one rung forced per hook point, e.g. { 'veth-xmit': 'kprobe' } */
+  forcedRungs?: Record<string, RungKind>;
   ringBytes?: number;
   batchRecords?: number;
   flushMs?: number;
@@ -98,6 +100,8 @@ const NF_POINTS: { hooknum: number; prog: string; priority: number }[] = [
   { hooknum: 4, prog: 'mt_nf_after', priority: 101 },
 ];
 const NFPROTO = [2 /* IPv4 */, 10 /* IPv6 */];
+/** netfilter links in each namespace when the nat hook takes the netfilter rung */
+export const NETFILTER_LINKS_PER_NETNS = NF_POINTS.length * NFPROTO.length;
 export const TCX_AUTO_MAX_DEVICES = 100;
 
 export function defaultDeviceFilter(dev: DeviceRef): boolean {
@@ -149,7 +153,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       const unknown = opts.hooks.filter((id) => !HOOK_POINTS.some((h) => h.id === id));
       if (unknown.length) throw new MeshTraceError('USAGE', `Unknown hook point ${unknown[0]}.`, { hint: `Known: ${HOOK_POINTS.map((h) => h.id).join(', ')}.` });
     }
-    const plan = chooseAll(hooks, facts, cachedRungProbe(nativeRungProbe(addon)), { disabled: opts.disabledRungs });
+    const plan = chooseAll(hooks, facts, cachedRungProbe(nativeRungProbe(addon)), { disabled: opts.disabledRungs, forced: opts.forcedRungs });
     const programs = new Set<string>(opts.extraPrograms ?? []);
     for (const c of plan) for (const p of c.chosen?.programs ?? []) programs.add(p);
 
@@ -279,10 +283,11 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   /** which tc mechanism devices get, decided once from how many there are at start */
   private decideTcKind(deviceCount: number): void {
     if (this.tcKind) return;
-    const laddered = this.plan.find((p) => p.hook === 'device-ingress')?.chosen?.kind as 'tcx' | 'clsact' | undefined;
+    const ingress = this.plan.find((p) => p.hook === 'device-ingress')?.chosen;
+    const laddered = ingress?.kind as 'tcx' | 'clsact' | undefined;
     const mode = this.opts.tcMode ?? 'auto';
     if (mode === 'clsact' || (mode === 'auto' && laddered === 'tcx' && deviceCount > TCX_AUTO_MAX_DEVICES)) {
-      const r = this.addon.probeProgram('mt_tc_ingress', { attach: 'clsact' });
+      const r = this.addon.probeProgram(ingress?.programs[0] ?? 'mt_tc_ingress', { attach: 'clsact' });
       if (r.ok) {
         this.tcKind = 'clsact';
         return;

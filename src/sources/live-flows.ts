@@ -12,12 +12,15 @@ import { ProbeSession } from '../probe/session.js';
 import { wallClock } from '../report/event-line.js';
 import { liveNames } from '../cli/live-names.js';
 import type { FlowSource } from './flow-source.js';
+import type { parseForcedRungs } from '../cli/rung-options.js';
 
 export interface LiveFlowOptions {
   filter: FilterSpec;
   flows: FlowFilterSpec;
   docker: string[];
   disableRung: string[];
+  /** --rung HOOK=RUNG */
+  forcedRungs?: ReturnType<typeof parseForcedRungs>;
   tcMode: 'auto' | 'tcx' | 'clsact';
   /** stop after this many flows */
   count?: number;
@@ -60,6 +63,7 @@ export async function liveFlows(o: LiveFlowOptions): Promise<FlowSource> {
   const session = await ProbeSession.open({
     filter: o.filter,
     disabledRungs: o.disableRung,
+    forcedRungs: o.forcedRungs,
     tcMode: o.tcMode,
     onWarning: (w) => process.stderr.write(`mesh-trace: ${w.message}\n`),
   });

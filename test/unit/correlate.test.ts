@@ -230,3 +230,26 @@ describe('correlator: across nodes', () => {
     void namer2;
   });
 });
+
+describe('without netfilter links (kernels before 6.4): rewrites seen between device hooks', () => {
+  it('a mark set inside one namespace is a MARK, named with its rule, beside the DNAT', () => {
+    const w = new Walk('d1', 1e9, headers('192.168.60.100:40000', '172.18.0.2:1080'));
+    w.out(n1gw).in(sboxEth1);
+    w.mark = 0x100;
+    w.dnat('10.255.0.5:80');
+    w.snat('10.255.0.2');
+    w.out(sboxEth0);
+    w.mark = 0; // scrubbed crossing into the task's namespace: not a rule's doing
+    w.in(nginx).consume();
+    const c = correlator();
+    c.push(w.events);
+    const hops = c.flush()[0].forward!.hops;
+    const sbox = hops.find((h) => h.where === 'node1 · ingress-sbox · eth0')!;
+    expect(sbox.changes.map((x) => `${x.kind} ${x.from} → ${x.to}${x.rule ? ` [${x.rule}]` : ''}`)).toEqual([
+      'MARK 0x0 → 0x100 [mangle PREROUTING MARK mark 0x100/0xffffffff]',
+      'DNAT 172.18.0.2:1080 → 10.255.0.5:80 [nat PREROUTING DNAT → 10.255.0.5:80]',
+      'SNAT 192.168.60.100:40000 → 10.255.0.2:40000 [nat POSTROUTING SNAT → 10.255.0.2]',
+    ]);
+    expect(hops.find((h) => h.netns === 'nginx.1')!.changes).toEqual([]);
+  });
+});

@@ -6,6 +6,7 @@ import { capNames, hasTracingPrivileges, readCapEff } from '../../src/probe/capa
 import { HOOK_POINTS, hookPoint } from '../../src/probe/hook-points.js';
 import { chooseAll, chooseRung, type RungProbe } from '../../src/probe/ladder.js';
 import { telling } from '../../src/probe/rung-probe.js';
+import { parseForcedRungs } from '../../src/cli/rung-options.js';
 
 const facts = (over: Partial<KernelFacts> = {}): KernelFacts => ({
   release: '6.1.0-test',
@@ -88,5 +89,42 @@ describe('privileges and kernel messages', () => {
   it("keeps libbpf's most telling line", () => {
     const log = "libbpf: prog 'mt_fentry_ip_vs_nat_xmit': failed to find kernel BTF type ID of 'ip_vs_nat_xmit': -3\nlibbpf: prog 'x': failed to load: -3\nlibbpf: failed to load object 'mesh_trace'\n";
     expect(telling(log)).toBe("failed to find kernel BTF type ID of 'ip_vs_nat_xmit': -3");
+  });
+
+  it('loads the kfunc-free twin where the kfuncs are missing (kernels before 6.3), and says why', () => {
+    const probe: RungProbe = (r) => (r.programs[0].endsWith('_pr') ? undefined : "extern (func ksym) 'bpf_cast_to_kern_ctx': not found");
+    const c = chooseRung(hookPoint('device-ingress')!, facts(), probe);
+    expect(c.chosen).toMatchObject({ kind: 'tcx', programs: ['mt_tc_ingress_pr'], reads: 'probe' });
+    expect(c.outcomes).toEqual([{ kind: 'tcx', ok: true, note: expect.stringMatching(/kfunc programs do not load .*: extern \(func ksym\) 'bpf_cast_to_kern_ctx': not found$/) }]);
+    expect(chooseRung(hookPoint('drop')!, facts(), probe).chosen?.programs).toEqual(['mt_tp_drop_pr']);
+  });
+
+  it('keeps the kfunc programs where they load, and both reasons when neither does', () => {
+    expect(chooseRung(hookPoint('consume')!, facts(), kernel({})).chosen).toMatchObject({ programs: ['mt_tp_consume'], reads: 'btf' });
+    const c = chooseRung(hookPoint('device-egress')!, facts(), (r) => (r.kind === 'tcx' ? `no tcx ${r.programs[0]}` : undefined));
+    expect(c.chosen).toMatchObject({ kind: 'clsact', programs: ['mt_tc_egress'] });
+    expect(c.outcomes[0].reason).toBe('no tcx mt_tc_egress; without kfuncs: no tcx mt_tc_egress_pr');
+  });
+
+  it('forces one rung for a hook (--rung veth-xmit=kprobe), and gives none when it fails', () => {
+    const c = chooseRung(hookPoint('veth-xmit')!, facts(), kernel({}), { forced: { 'veth-xmit': 'kprobe' } });
+    expect(c.chosen?.kind).toBe('kprobe');
+    expect(c.outcomes[0]).toEqual({ kind: 'fentry', ok: false, reason: 'switched off by --rung veth-xmit=kprobe' });
+    const none = chooseRung(hookPoint('veth-xmit')!, facts(), kernel({ kprobe: 'no kprobes' }), { forced: { 'veth-xmit': 'kprobe' } });
+    expect(none.chosen).toBeUndefined();
+    expect(none.outcomes.map((o) => o.kind)).toEqual(['fentry', 'kprobe', 'derived']);
+    expect(chooseRung(hookPoint('bridge-in')!, facts(), kernel({}), { forced: { 'veth-xmit': 'kprobe' } }).chosen?.kind).toBe('fentry');
+  });
+});
+
+describe('--rung HOOK=RUNG', () => {
+  it('maps each pair to its hook, the last one winning', () => {
+    expect(parseForcedRungs(['veth-xmit=kprobe', 'bridge-in=fentry', 'veth-xmit=derived'])).toEqual({ 'veth-xmit': 'derived', 'bridge-in': 'fentry' });
+  });
+
+  it('refuses an unknown hook, a rung the hook does not have, and a malformed pair', () => {
+    expect(() => parseForcedRungs(['veth=kprobe'])).toThrow(/known hook point/);
+    expect(() => parseForcedRungs(['device-xmit=kprobe'])).toThrow(/device-xmit has no rung "kprobe"/);
+    expect(() => parseForcedRungs(['veth-xmit'])).toThrow(/HOOK=RUNG/);
   });
 });

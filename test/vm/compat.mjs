@@ -18,7 +18,8 @@ function clip(s, n) {
 /** one cell of the rung table for a hook of one doctor report */
 export function rungCell(hook, width = 70) {
   if (!hook) return '?';
-  if (hook.rung) return hook.rung;
+  // "probe": the rung's kfunc-free programs loaded (kernels before 6.3)
+  if (hook.rung) return hook.reads === 'probe' ? `${hook.rung} (without kfuncs)` : hook.rung;
   const first = hook.skipped?.[0];
   return first ? clip(`none: ${shortReason(first.reason)}`, width) : 'none';
 }
@@ -43,7 +44,7 @@ export function testRows(targets) {
   const status = targets.map(() => new Map());
   targets.forEach((t, i) => {
     for (const f of t.tests?.testResults ?? []) {
-      const file = f.name.replace(/^.*\/test\/kernel\//, '');
+      const file = f.name.replace(/^.*\/test\/(kernel\/)?/, '');
       for (const a of f.assertionResults) {
         const key = `${file} › ${a.fullName}`;
         if (!names.includes(key)) names.push(key);
@@ -85,7 +86,7 @@ export function failures(targets) {
   for (const t of targets) {
     for (const [suite, message] of suiteErrors(t.log)) out.push({ target: t.name, test: `${suite} (before its tests)`, message });
     for (const f of t.tests?.testResults ?? []) {
-      const file = f.name.replace(/^.*\/test\/kernel\//, '');
+      const file = f.name.replace(/^.*\/test\/(kernel\/)?/, '');
       if (f.status === 'failed' && f.message) out.push({ target: t.name, test: `${file} (file)`, message: firstLine(f.message) });
       for (const a of f.assertionResults) {
         if (a.status === 'failed') out.push({ target: t.name, test: `${file} › ${a.fullName}`, message: firstLine(a.failureMessages?.[0] ?? '') });
@@ -143,7 +144,7 @@ export function compatMarkdown(targets, meta) {
   ];
   const tr = testRows(targets);
   if (tr.length > 2) {
-    lines.push('## Kernel tests (`vitest run test/kernel`)', '', markdownTable(tr), '');
+    lines.push('## Kernel tests (the specs `--tests` named; by default test/kernel and test/docker/routing-mesh.test.ts)', '', markdownTable(tr), '');
     const f = failures(targets);
     if (f.length) {
       lines.push('### Failures', '');

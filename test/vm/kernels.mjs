@@ -6,6 +6,7 @@
 //   node test/vm/kernels.mjs [--kernels 6.1,6.12] [--no-host | --host-doctor-only]
 //                            [--doctor-only] [--modules LIST|none] [--timeout S]
 //                            [--out FILE] [--build] [--no-snapshot] [--keep]
+//                            [--tests FILE,FILE]   (default: test/kernel and the routing-mesh spec)
 //
 // Builds happen on the host only (--build runs `npm run build` first; without it the
 // existing build/ and dist/ are used). The guests run a snapshot of the working tree
@@ -23,7 +24,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_MODULES = ['veth', 'br_netfilter', 'vxlan', 'ip_vs', 'ip_vs_rr'];
 
 function parse(argv) {
-  const o = { kernels: ['6.1', '6.12'], host: 'full', doctorOnly: false, modules: DEFAULT_MODULES, timeoutS: 1800, out: join(REPO, 'test', 'vm', 'compat.md'), build: false, snapshot: true, keep: false };
+  const o = { kernels: ['6.1', '6.12'], host: 'full', doctorOnly: false, modules: DEFAULT_MODULES, timeoutS: 1800, out: join(REPO, 'test', 'vm', 'compat.md'), build: false, snapshot: true, keep: false, tests: ['test/kernel', 'test/docker/routing-mesh.test.ts'] };
   const args = [...argv];
   while (args.length) {
     const a = args.shift();
@@ -43,8 +44,9 @@ function parse(argv) {
     else if (a === '--build') o.build = true;
     else if (a === '--no-snapshot') o.snapshot = false;
     else if (a === '--keep') o.keep = true;
+    else if (a === '--tests') o.tests = val().split(',').filter(Boolean);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 14).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
       process.exit(0);
     } else throw new VmError(`Unknown option ${a}.`, 64);
   }
@@ -67,12 +69,15 @@ function snapshot() {
   }
   mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
   cpSync(join(REPO, 'build', 'Release', 'mesh_trace.node'), join(dir, 'build', 'Release', 'mesh_trace.node'));
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  // a guest's /tmp is its own tmpfs: a clone under the host's /tmp (as CI may make) would
+  // leave the link dangling there, so node_modules is copied then
+  if (REPO.startsWith('/tmp/')) cpSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+  else symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
 /** the one command each target runs: modules, doctor into $MESH_TRACE_VM_OUT, then the kernel tier */
-function script({ modules, doctorOnly, guest }) {
+function script({ modules, doctorOnly, guest, tests }) {
   const lines = ['set +e', 'out=${MESH_TRACE_VM_OUT:?}'];
   for (const m of modules) lines.push(`modprobe ${m} || echo "test:kernels: modprobe ${m} failed" >&2`);
   lines.push('node bin/mesh-trace.js doctor --json > "$out/doctor.json" 2> "$out/doctor.err"; echo $? > "$out/doctor.rc"');
@@ -80,7 +85,7 @@ function script({ modules, doctorOnly, guest }) {
   else {
     // emulation is 10-45x slower than the host: the per-test limits of vitest.config.ts are raised in guests only
     const limits = guest ? ' --testTimeout=300000 --hookTimeout=300000' : '';
-    lines.push(`npx vitest run test/kernel${limits} --reporter=default --reporter=json --outputFile="$out/vitest.json"`);
+    lines.push(`npx vitest run ${tests.join(' ')}${limits} --reporter=default --reporter=json --outputFile="$out/vitest.json"`);
   }
   return lines.join('\n');
 }
@@ -106,7 +111,7 @@ async function runHost(o, cwd) {
   const t0 = Date.now();
   let log = '';
   const code = await new Promise((res) => {
-    const p = spawn('sh', ['-c', script({ modules: [], doctorOnly: o.host === 'doctor' || o.doctorOnly, guest: false })], {
+    const p = spawn('sh', ['-c', script({ modules: [], doctorOnly: o.host === 'doctor' || o.doctorOnly, guest: false, tests: o.tests })], {
       cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESH_TRACE_VM_OUT: outDir },
     });
     p.stdout.on('data', (b) => process.stdout.write(b));
@@ -124,7 +129,7 @@ async function runHost(o, cwd) {
 
 async function runGuest(o, cwd, kernel) {
   const r = await runInVm({
-    kernel, cwd, argv: ['sh', '-c', script({ modules: o.modules, doctorOnly: o.doctorOnly, guest: true })], timeoutS: o.timeoutS,
+    kernel, cwd, argv: ['sh', '-c', script({ modules: o.modules, doctorOnly: o.doctorOnly, guest: true, tests: o.tests })], timeoutS: o.timeoutS,
     log: (m) => say(`[${kernel}] ${m}`),
     onStdout: (b) => process.stdout.write(b), onStderr: (b) => process.stderr.write(b),
   });

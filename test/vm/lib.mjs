@@ -423,7 +423,10 @@ export async function runInVm({
     Object.entries(guestEnv).map(([k, v]) => `export ${k}=${shq(v)}`).join('\n') + `\ncd ${shq(cwd)} || exit 125\nexec ${argv.map(shq).join(' ')}\n`,
   );
 
-  const append = ['console=ttyS0', 'quiet', 'mitigations=off', 'panic=-1', 'oops=panic', 'rdinit=/init'].join(' ');
+  // apparmor=0: Debian's kernels enable AppArmor, and dockerd then insists on loading its
+  // docker-default profile with apparmor_parser, which this host's userland (the guest's
+  // root) does not have, so no container could start in a guest
+  const append = ['console=ttyS0', 'quiet', 'mitigations=off', 'apparmor=0', 'panic=-1', 'oops=panic', 'rdinit=/init'].join(' ');
   const qemuArgs = [
     '-machine', 'q35', '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', String(cpus), '-m', String(memMB),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',

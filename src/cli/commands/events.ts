@@ -7,6 +7,7 @@ import { eventJson, eventLine, wallClock } from '../../report/event-line.js';
 import { addCaptureOptions, captureFilter, positiveNumber, type CaptureOptions } from '../capture-options.js';
 import { liveNames } from '../live-names.js';
 import { action } from '../run-action.js';
+import { parseForcedRungs } from '../rung-options.js';
 import { style, useColor } from '../style.js';
 
 interface EventsOptions extends CaptureOptions {
@@ -39,6 +40,7 @@ export function registerEvents(program: Command): void {
         const session = await ProbeSession.open({
           filter,
           disabledRungs: opts.disableRung,
+          forcedRungs: parseForcedRungs(opts.rung),
           tcMode: opts.tcMode,
           onWarning: (w) => process.stderr.write(`mesh-trace: ${w.message}\n`),
         });

@@ -20,6 +20,7 @@ import { inputKind, type InputKind } from '../../capture/sniff.js';
 import { eventFilter } from './replay.js';
 import { addCaptureOptions, captureFilter, positiveNumber, type CaptureOptions } from '../capture-options.js';
 import { action } from '../run-action.js';
+import { parseForcedRungs } from '../rung-options.js';
 import { style, useColor } from '../style.js';
 
 interface HotspotOptions extends CaptureOptions {
@@ -64,6 +65,7 @@ async function openSource(opts: HotspotOptions, count: number | undefined): Prom
     flows: { container: opts.container, service: opts.service, netns: opts.netns },
     docker: opts.docker,
     disableRung: opts.disableRung,
+    forcedRungs: parseForcedRungs(opts.rung),
     tcMode: opts.tcMode,
     count,
     durationSec: positiveNumber(opts.duration, '--duration'),
