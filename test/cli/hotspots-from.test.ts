@@ -63,7 +63,7 @@ describe('mesh-trace hotspots --from', () => {
   it('says clearly what is wrong with a bad file or a live-only option', () => {
     const missing = cli(['hotspots', '--from', join(dir, 'nope.ndjson')]);
     expect(missing.code).toBe(66);
-    expect(missing.err).toMatch(/^mesh-trace: The file .*nope\.ndjson cannot be read\.$/m);
+    expect(missing.err).toMatch(/^mesh-trace: Cannot read .*nope\.ndjson: no such file\.$/m);
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(bad, `${JSON.stringify(flows[0])}\nnot json\n`);
     const r = cli(['hotspots', '--from', bad]);
