@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../version.js';
 import protobuf from 'protobufjs';
+import type { SessionCounters } from '../probe/session.js';
 
 export interface ClockReference {
   clock: string;
@@ -43,21 +44,8 @@ export interface TickMsg {
   nowNs: number;
 }
 
-export interface CountersMsg {
-  monotonicNs: number;
-  emitted: number;
-  ringFull: number;
-  filtered: number;
-  read: number;
-  batches: number;
-  queueFull: number;
-  delivered: number;
-  unknownRecords: number;
-  devicesAttached: number;
-  namespacesAttached: number;
-  attachFailures: number;
-  devicesVanished: number;
-}
+/** the probe session's counters (proto/capture.proto's Counters mirrors them), stamped */
+export type CountersMsg = SessionCounters & { monotonicNs: number };
 
 export interface EndMsg {
   monotonicNs: number;

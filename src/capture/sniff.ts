@@ -9,14 +9,13 @@ import { CaptureReader } from './reader.js';
 
 export type InputKind = 'capture' | 'pcap' | 'pcapng';
 
-export function inputKind(path: string): InputKind {
-  let head: Buffer;
-  let n: number;
+/** the first bytes of a readable, non-empty file */
+function head(path: string): Buffer {
+  let buf = Buffer.alloc(8);
   try {
     const fd = openSync(path, 'r');
-    head = Buffer.alloc(8);
     try {
-      n = readSync(fd, head, 0, 8, 0);
+      buf = buf.subarray(0, readSync(fd, buf, 0, 8, 0));
     } finally {
       closeSync(fd);
     }
@@ -24,11 +23,24 @@ export function inputKind(path: string): InputKind {
     const e = err as NodeJS.ErrnoException;
     throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message}.`);
   }
-  if (n === 0) throw new MeshTraceError('BAD_INPUT', `${path} is empty.`, { hint: 'A recording that was stopped before it started holds nothing; record again.' });
-  if (isCapture(head.subarray(0, n))) return 'capture';
-  const p = pcapKind(head.subarray(0, n));
-  if (p) return p;
-  const hex = [...head.subarray(0, Math.min(n, 4))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  if (!buf.byteLength) throw new MeshTraceError('BAD_INPUT', `${path} is empty.`, { hint: 'A recording that was stopped before it started holds nothing; record again.' });
+  return buf;
+}
+
+function kindOf(h: Buffer): InputKind | undefined {
+  return isCapture(h) ? 'capture' : pcapKind(h);
+}
+
+/** the kind of a readable, non-empty file, or undefined when it is none of ours */
+export function sniffInput(path: string): InputKind | undefined {
+  return kindOf(head(path));
+}
+
+export function inputKind(path: string): InputKind {
+  const h = head(path);
+  const kind = kindOf(h);
+  if (kind) return kind;
+  const hex = [...h.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   throw new MeshTraceError('BAD_INPUT', `${path} is not a mesh-trace capture, pcap or pcapng file (it starts with ${hex}).`, {
     hint: 'Give a file from `mesh-trace record`, `tcpdump -w` or `tshark -w`.',
   });
@@ -36,14 +48,7 @@ export function inputKind(path: string): InputKind {
 
 /** a topology to name pcap devices by: `mesh-trace topology --json`, or a capture's first */
 export function loadTopology(path: string): TopologySnapshot {
-  const kind = (() => {
-    try {
-      return inputKind(path);
-    } catch (err) {
-      if (err instanceof MeshTraceError && err.code === 'BAD_INPUT' && !/is empty/.test(err.message)) return 'json';
-      throw err;
-    }
-  })();
+  const kind = sniffInput(path) ?? 'json';
   if (kind === 'capture') {
     const r = new CaptureReader(path);
     try {

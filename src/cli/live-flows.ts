@@ -37,21 +37,7 @@ const COUNTERS_EVERY_MS = 1000;
 const monoNow = () => Number(process.hrtime.bigint());
 
 export function countersMsg(c: SessionCounters, monotonicNs: number): CountersMsg {
-  return {
-    monotonicNs,
-    emitted: c.emitted,
-    ringFull: c.ringFull,
-    filtered: c.filtered,
-    read: c.read,
-    batches: c.batches,
-    queueFull: c.queueFull,
-    delivered: c.delivered,
-    unknownRecords: c.unknownRecords,
-    devicesAttached: c.devicesAttached,
-    namespacesAttached: c.namespacesAttached,
-    attachFailures: c.attachFailures,
-    devicesVanished: c.devicesVanished,
-  };
+  return { ...c, monotonicNs };
 }
 
 /** runs until --count, --duration, Ctrl-C or a closed pipe; print false = record only */

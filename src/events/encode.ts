@@ -25,11 +25,10 @@ function writeHeaders(buf: Uint8Array, dv: DataView, o: number, h: PacketHeaders
   buf[o + HdrOff.ttl] = h.ttl;
 }
 
-/** writes ev as record `index` of buf (which holds whole records) */
-export function encodeEvent(ev: PacketEvent, buf: Uint8Array, index: number): void {
+/** writes ev as record `index` of buf (which holds whole records); dv views buf */
+export function encodeEvent(ev: PacketEvent, buf: Uint8Array, index: number, dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)): void {
   const o = index * RECORD_SIZE;
   buf.fill(0, o, o + RECORD_SIZE);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   buf[o + Off.type] = EventType.PACKET;
   buf[o + Off.version] = EVENT_VERSION;
   buf[o + Off.hook] = ev.hook;
@@ -71,6 +70,7 @@ export function encodeEvent(ev: PacketEvent, buf: Uint8Array, index: number): vo
 /** records for a list of events, ready for `new EventBatch(...)` */
 export function encodeEvents(events: PacketEvent[]): Uint8Array {
   const buf = new Uint8Array(events.length * RECORD_SIZE);
-  events.forEach((e, i) => encodeEvent(e, buf, i));
+  const dv = new DataView(buf.buffer);
+  events.forEach((e, i) => encodeEvent(e, buf, i, dv));
   return buf;
 }

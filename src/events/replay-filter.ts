@@ -45,13 +45,14 @@ export class ReplayFilter {
     const skb = `${clock}|${b.skb(i)}`;
     if (this.skbs.has(skb)) {
       if (endOfLife) this.skbs.delete(skb);
-      else this.remember(b, i);
+      else this.remember(b, i, this.tuple(b, i, false));
       return true;
     }
     if (endOfLife) return false;
-    if (this.staticMatch(b, i) || this.tupleTracked(b, i)) {
+    const t = this.tuple(b, i, false);
+    if (this.staticMatch(b, i) || (t !== undefined && this.tuples.has(t))) {
       this.skbs.add(skb);
-      this.remember(b, i);
+      this.remember(b, i, t);
       return true;
     }
     return false;
@@ -97,15 +98,10 @@ export class ReplayFilter {
     return reverse ? `${p}|${d}|${dp}|${s}|${sp}` : `${p}|${s}|${sp}|${d}|${dp}`;
   }
 
-  private remember(b: EventBatch, i: number): void {
-    const t = this.tuple(b, i, false);
-    if (!t) return;
+  /** the tuple both ways; a tuple already known needs no second string for its reverse */
+  private remember(b: EventBatch, i: number, t: string | undefined): void {
+    if (!t || this.tuples.has(t)) return;
     this.tuples.add(t);
     this.tuples.add(this.tuple(b, i, true)!);
-  }
-
-  private tupleTracked(b: EventBatch, i: number): boolean {
-    const t = this.tuple(b, i, false);
-    return t !== undefined && this.tuples.has(t);
   }
 }

@@ -55,7 +55,8 @@ class Window {
   constructor(private readonly fd: number) {
     this.size = fstatSync(fd).size;
   }
-  /** bytes [off, off+n), or undefined when the file ends first */
+  /** bytes [off, off+n), or undefined when the file ends first. A refill reads into a new
+   * buffer, so slices handed out earlier stay valid (packets are not copied). */
   at(off: number, n: number): Buffer | undefined {
     if (off + n > this.size) return undefined;
     if (off < this.start || off + n > this.start + this.buf.byteLength) {
@@ -146,7 +147,7 @@ export class PcapReader {
       if (incl > MAX_BLOCK || (snaplen > 0 && incl > Math.max(snaplen, 262144))) throw bad(this.path, off, `a packet record claims ${incl} captured bytes (snaplen ${snaplen})`);
       const data = this.win.at(off + 16, incl);
       if (!data) throw bad(this.path, off, `a packet of ${incl} bytes is cut short (${this.size - off - 16} remain) — the capture was cut off`);
-      yield { iface: 0, sec, nsec: Math.min(999_999_999, frac * (nanos ? 1 : 1e3)), data: Uint8Array.from(data), origLen: orig, direction: 0, offset: off };
+      yield { iface: 0, sec, nsec: Math.min(999_999_999, frac * (nanos ? 1 : 1e3)), data, origLen: orig, direction: 0, offset: off };
       off += 16 + incl;
     }
   }
@@ -209,7 +210,7 @@ export class PcapReader {
       const orig = this.u32(body, 0);
       const iface = ifaceBase;
       if (!this.interfaces[iface]) throw bad(this.path, off, 'a packet on an interface that was never described');
-      return { iface, sec: 0, nsec: 0, data: Uint8Array.from(body.subarray(4, 4 + Math.min(orig, body.byteLength - 4))), origLen: orig, direction: 0, offset: off };
+      return { iface, sec: 0, nsec: 0, data: body.subarray(4, 4 + Math.min(orig, body.byteLength - 4)), origLen: orig, direction: 0, offset: off };
     }
     if (body.byteLength < 20) throw bad(this.path, off, 'a packet block is too short');
     const id = type === 2 ? this.u16(body, 0) : this.u32(body, 0);
@@ -230,7 +231,7 @@ export class PcapReader {
       }
       if (direction === 3 as number) direction = 0;
     }
-    return { iface, sec, nsec, data: Uint8Array.from(body.subarray(20, 20 + incl)), origLen: orig, direction, offset: off };
+    return { iface, sec, nsec, data: body.subarray(20, 20 + incl), origLen: orig, direction, offset: off };
   }
 
   private *options(b: Buffer, off: number): IterableIterator<[number, Buffer]> {

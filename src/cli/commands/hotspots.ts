@@ -16,7 +16,7 @@ import { liveFlows } from '../../sources/live-flows.js';
 import { ndjsonFlows } from '../../sources/ndjson-flows.js';
 import { recordFilter } from '../../sources/record-filter.js';
 import { replayedFlows } from '../../sources/replay-flows.js';
-import { inputKind, type InputKind } from '../../capture/sniff.js';
+import { sniffInput } from '../../capture/sniff.js';
 import { eventFilter } from './replay.js';
 import { addCaptureOptions, captureFilter, positiveNumber, type CaptureOptions } from '../capture-options.js';
 import { action } from '../run-action.js';
@@ -44,7 +44,8 @@ function wholeNumber(v: string, what: string): number {
 }
 
 async function openSource(opts: HotspotOptions, count: number | undefined): Promise<{ source: FlowSource; origin: string }> {
-  const kind = opts.from !== undefined && opts.from !== '-' ? fileKind(opts.from) : undefined;
+  // a capture or pcap by its magic; anything else is read as NDJSON flow records
+  const kind = opts.from !== undefined && opts.from !== '-' ? sniffInput(opts.from) : undefined;
   if (opts.from !== undefined && kind) {
     // a capture or pcap goes through the correlator again, with every filter replay has
     const flowTimeoutNs = positiveNumber(opts.flowTimeout, '--flow-timeout')! * 1e9;
@@ -73,16 +74,6 @@ async function openSource(opts: HotspotOptions, count: number | undefined): Prom
     onReady: (text) => process.stderr.write(`${text}; Ctrl-C to stop and rank\n`),
   });
   return { source, origin: 'a live trace' };
-}
-
-/** a capture or pcap by its magic; anything else is read as NDJSON flow records */
-function fileKind(file: string): InputKind | undefined {
-  try {
-    return inputKind(file);
-  } catch (err) {
-    if (err instanceof MeshTraceError && err.code === 'BAD_INPUT' && /is not a mesh-trace capture/.test(err.message)) return undefined;
-    throw err;
-  }
 }
 
 function firstN(source: FlowSource, n: number): FlowSource {

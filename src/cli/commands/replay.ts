@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { CaptureReader } from '../../capture/reader.js';
 import { replayCapture } from '../../capture/replay.js';
-import { FlowPipeline } from '../../correlate/pipeline.js';
+import { FlowPipeline, type PipelineOptions } from '../../correlate/pipeline.js';
 import { ReplayFilter } from '../../events/replay-filter.js';
 import { dropReasonsFrom } from '../../probe/btf-enum.js';
 import { MeshTraceError } from '../../errors.js';
@@ -101,19 +101,9 @@ export function replayRecording(file: string, o: Common, wantsTopology: boolean)
   try {
     const h = reader.header;
     const wall = (mono: number) => h.clock.wallNs + (mono - h.clock.monotonicNs);
-    const progress = new Progress(reader.size, 'replay');
-    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done(), ...sinkTo(o, wall) });
-    const pipeline = new FlowPipeline({
-      flows: o.flows,
-      events: new ReplayFilter(o.spec),
-      flowTimeoutNs: o.flowTimeoutNs,
-      wallClock: (_c, ns) => wall(ns),
-      dropReason: dropReasonsFrom(h.dropReasons ?? {}),
-      onFlows: (f) => output.write(f),
-    });
-    const r = replayCapture(reader, pipeline, { stop: () => output.full, progress: (p, e) => progress.update(p, e) });
-    progress.done();
-    output.close();
+    const { pipeline, output, run, done } = replayRun(o, reader.size, wall, { dropReason: dropReasonsFrom(h.dropReasons ?? {}) });
+    const r = replayCapture(reader, pipeline, run);
+    done();
     const c = r.counters;
     const tail = `${c ? '' : ' (the recording holds no loss counters)'}; recorded on ${h.host} (${h.kernel}) by mesh-trace ${h.toolVersion}`;
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), c, tail));
@@ -129,9 +119,29 @@ export function replayRecording(file: string, o: Common, wantsTopology: boolean)
   }
 }
 
-function sinkTo(o: Common, wall: (ns: number) => number): { print?: boolean; sink?: (f: FlowRecord) => void } {
+/** what every replay sets up: a progress line, the output (or the export's sink) and the
+ * pipeline with the kernel filter again; done() wipes the progress line and ends output */
+function replayRun(o: Common, size: number, wall: (ns: number) => number, names: Pick<PipelineOptions, 'dropReason' | 'namer'>) {
+  const progress = new Progress(size, 'replay');
   const sink = o.sink;
-  return sink ? { print: false, sink: (f) => sink(f, wall) } : {};
+  const output = new FlowOutput({
+    json: o.json,
+    count: o.count,
+    style: style(useColor()),
+    clock: wall,
+    beforeWrite: () => progress.done(),
+    ...(sink ? { print: false, sink: (f: FlowRecord) => sink(f, wall) } : {}),
+  });
+  const pipeline = new FlowPipeline({ flows: o.flows, events: new ReplayFilter(o.spec), flowTimeoutNs: o.flowTimeoutNs, wallClock: (_c, ns) => wall(ns), ...names, onFlows: (f) => output.write(f) });
+  return {
+    pipeline,
+    output,
+    run: { stop: () => output.full, progress: (p: number, e: number) => progress.update(p, e) },
+    done: () => {
+      progress.done();
+      output.close();
+    },
+  };
 }
 
 function parseMap(entries: string[]): Record<string, string> {
@@ -151,22 +161,11 @@ export function replayPcaps(files: string[], o: Common, opts: { topology?: strin
   }
   const imp = new PcapImport(files, { topology, map: parseMap(opts.map) });
   try {
-    const progress = new Progress(imp.size, 'replay');
-    const wall = (ns: number) => imp.wallNs(ns);
-    const output = new FlowOutput({ json: o.json, count: o.count, style: style(useColor()), clock: wall, beforeWrite: () => progress.done(), ...sinkTo(o, wall) });
-    const pipeline = new FlowPipeline({
-      flows: o.flows,
-      events: new ReplayFilter(o.spec),
-      flowTimeoutNs: o.flowTimeoutNs,
-      wallClock: (_c, ns) => wall(ns),
-      dropReason: (n) => `reason ${n}`,
-      namer: imp.namer((n) => `reason ${n}`),
-      onFlows: (f) => output.write(f),
-    });
+    const dropReason = (n: number) => `reason ${n}`;
+    const { pipeline, output, run, done } = replayRun(o, imp.size, (ns) => imp.wallNs(ns), { dropReason, namer: imp.namer(dropReason) });
     if (topology) pipeline.topology(topology);
-    const r = replayPcap(imp, pipeline, { stop: () => output.full, progress: (p, e) => progress.update(p, e) });
-    progress.done();
-    output.close();
+    const r = replayPcap(imp, pipeline, run);
+    done();
     const skipped = imp.skipped ? `; ${imp.skipped} packets without IP headers (ARP, …) left out` : '';
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), undefined, `; ${imp.packets} packets in ${files.length} file${files.length === 1 ? '' : 's'}${skipped}`));
     if (r.damage) throw r.damage;
