@@ -30,10 +30,11 @@ function writeRecord(buf, dv, o, { hook, flags, t, skb }) {
   dv.setUint32(o + Off.skb + 4, 0xffff8880, true);
 }
 
-/** n flows' records, in time order */
-export function makeRecords(flows) {
+/** n flows' records, in time order: `packets` packets each (SYN, SYN-ACK, data and ACKs
+ * either way, a FIN each way last) */
+export function makeRecords(flows, packets = 4) {
   const perJourney = PLACES * 3 + 1;
-  const buf = Buffer.alloc(flows * 4 * perJourney * RECORD_SIZE);
+  const buf = Buffer.alloc(flows * packets * perJourney * RECORD_SIZE);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let i = 0;
   let t = 1e9;
@@ -41,12 +42,13 @@ export function makeRecords(flows) {
   for (let f = 0; f < flows; f++) {
     const sp = 1024 + (f % 60000);
     const c = [10, 1, (f >> 8) & 255, f & 255];
-    for (let p = 0; p < 4; p++) {
+    for (let p = 0; p < packets; p++) {
       const reply = p % 2 === 1;
+      const fin = p >= packets - 2 ? 0x11 : 0x18;
       skb += 1;
       let h = reply
-        ? { s: [10, 9, 0, 5], d: [10, 9, 0, 2], sp: 80, dp: sp, seq: 5000 + p, id: p, flags: p === 1 ? 0x12 : 0x11 }
-        : { s: c, d: [192, 168, 60, 1], sp, dp: 1080, seq: 1000 + p, id: p, flags: p === 0 ? 0x02 : 0x11 };
+        ? { s: [10, 9, 0, 5], d: [10, 9, 0, 2], sp: 80, dp: sp, seq: 5000 + p, id: p, flags: p === 1 ? 0x12 : fin }
+        : { s: c, d: [192, 168, 60, 1], sp, dp: 1080, seq: 1000 + p, id: p, flags: p === 0 ? 0x02 : fin };
       for (let pl = 0; pl < PLACES; pl++) {
         const hooks = pl % 3 === 1 ? [7, 7, 1] : [1, 4, 2];
         for (let k = 0; k < hooks.length; k++) {
@@ -89,7 +91,7 @@ export async function benchCorrelate(flows = 20000) {
     let k = 0;
     reported = 0;
     for (const b of batches(buf, count)) {
-      c.push(b.events());
+      c.pushBatch(b);
       if (++k % 100 === 0) reported += c.advance(Number(b.tsNs(b.length - 1))).length;
     }
     reported += c.flush().length;

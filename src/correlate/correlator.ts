@@ -1,11 +1,14 @@
 // Events → journeys → flows → flow records. Pure: time only moves with the timestamps it is
 // given (events, and advance(now) from the source), so a recording replays to the same
 // records. Every table is bounded and every eviction is counted.
-import type { PacketEvent } from '../events/decode.js';
+import { EventBatch, type PacketEvent, type PacketHeaders } from '../events/decode.js';
+import { encodeEvents } from '../events/encode.js';
+import { RecordLog } from '../events/record-log.js';
+import { MeshTraceError } from '../errors.js';
 import { Hook } from '../events/hooks.js';
 import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
 import { Flow, FlowTable } from './flow.js';
-import { Journey, JourneyTable, type Direction } from './journey.js';
+import { Journey, JourneyTable, MAX_CLOCKS, type Direction } from './journey.js';
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
 import type { Namer } from './namer.js';
@@ -46,13 +49,18 @@ export interface CorrelatorCounters {
 }
 
 const CLONE_WINDOW_NS = 1_000_000;
+/** flows younger than this keep their journeys' records in the batches they came in */
+const COMPACT_AFTER_NS = 1e9;
 
 export class Correlator {
   private readonly journeys: JourneyTable;
   private readonly flows: FlowTable;
   private readonly datagrams = new Map<string, Journey>();
   private readonly pending: Flow[] = [];
-  private readonly orphanFrees = new Map<string, PacketEvent>();
+  /** frees that came before any other event of their skb, by table key */
+  private readonly orphanFrees = new Map<number, RecordLog>();
+  /** clock name → its number in journey table keys */
+  private readonly clocks = new Map<string, number>();
   /** best branches of the flow being recorded */
   private readonly branches = new Map<Journey, { journey: Journey; built: BuiltPath }>();
   private readonly o: Required<Omit<CorrelatorOptions, 'accept'>> & Pick<CorrelatorOptions, 'accept'>;
@@ -77,51 +85,91 @@ export class Correlator {
     this.flows = new FlowTable(this.o.maxFlows, (f) => this.pending.push(f));
   }
 
+  /** Decoded events (tests, and sources that build events): encoded to records first, so
+   * they take the same road as the kernel's. */
   push(events: Iterable<PacketEvent>, clock = 'local'): void {
-    for (const ev of events) this.one(ev, clock);
+    const list = [...events];
+    if (list.length) this.pushBatch(new EventBatch(encodeEvents(list), list.length), clock);
   }
 
-  private one(ev: PacketEvent, clock: string): void {
+  /** The records of a batch, in order; `select` leaves some out (a replay's filter). */
+  pushBatch(b: EventBatch, clock = 'local', select?: (i: number) => boolean): void {
+    const clockNo = this.clockNumber(clock);
+    for (let i = 0; i < b.length; i++) {
+      if (!b.valid(i) || (select && !select(i))) continue;
+      this.one(b, i, clock, JourneyTable.key(clockNo, b.skbKey(i)));
+    }
+  }
+
+  private clockNumber(clock: string): number {
+    let n = this.clocks.get(clock);
+    if (n === undefined) {
+      if (this.clocks.size >= MAX_CLOCKS) {
+        throw new MeshTraceError('BAD_INPUT', `Events from more than ${MAX_CLOCKS} clocks (nodes) cannot be correlated together.`, {
+          hint: 'Replay the captures of fewer nodes at a time.',
+        });
+      }
+      n = this.clocks.size;
+      this.clocks.set(clock, n);
+    }
+    return n;
+  }
+
+  private one(b: EventBatch, i: number, clock: string, key: number): void {
     this.events++;
-    const view = l3View(ev);
-    if (!view && (ev.hook === Hook.CONSUME || ev.hook === Hook.DROP) && !this.journeys.has(clock, ev.skb)) {
+    const hook = b.hook(i);
+    const ip = b.hasView(i);
+    if (!ip && (hook === Hook.CONSUME || hook === Hook.DROP) && !this.journeys.has(key)) {
       // the free may have overtaken the packet's first events (another CPU's batch)
-      this.orphanFrees.set(`${clock}|${ev.skb}`, ev);
+      const free = new RecordLog();
+      free.append(b, i);
+      this.orphanFrees.set(key, free);
       return;
     }
-    const { journey: j, fresh } = this.journeys.place(ev, clock);
+    const { journey: j, fresh } = this.journeys.place(b, i, key, clock);
     if (fresh && this.orphanFrees.size) {
-      const key = `${clock}|${ev.skb}`;
       const free = this.orphanFrees.get(key);
-      if (free && free.tsNs >= ev.tsNs) {
+      if (free && free.batch().tsNs(0) >= b.tsNs(i)) {
         this.orphanFrees.delete(key);
-        j.add(free, this.o.maxEventsPerJourney);
+        j.add(free.batch(), 0, this.o.maxEventsPerJourney);
       }
     }
-    if (!view || (!view.l4 && view.proto !== 1 && view.proto !== 58)) {
+    const proto = ip ? b.viewProto(i) : -1;
+    if (!ip || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
       if (j.flow) j.flow.touch(j);
       return;
     }
-    const key = directedKey(view);
-    if (j.keys.has(key)) {
+    const ts = b.tsNs(i);
+    // consecutive events of one packet mostly carry the tuple the last one did
+    if (b.sameTuple(i, j.lastTuple)) {
+      if (hook !== Hook.IPVS_NAT_XMIT) j.sawKey(j.lastKey, ts);
+      j.flow?.touch(j);
+      return;
+    }
+    const view = b.viewHeaders(i)!;
+    const dkey = directedKey(view);
+    b.readTuple(i, j.lastTuple);
+    j.lastKey = dkey;
+    if (hook !== Hook.IPVS_NAT_XMIT) j.sawKey(dkey, ts);
+    if (j.keys.has(dkey)) {
       j.flow?.touch(j);
       return;
     }
     const first = j.keys.size === 0;
-    j.keys.add(key);
-    this.noteDatagram(j, ev, view, first);
+    j.keys.add(dkey);
+    this.noteDatagram(j, ts, view, first);
     if (first && view.proto === 6) j.tcpFlags = view.tcpFlags;
-    this.flows.link(j, key);
+    this.flows.link(j, dkey);
     if (first) j.flow!.noteTcpFlags(j);
   }
 
   /** A new skb carrying the very datagram another live skb carries is its clone (a bridge
    * flooding, a tap). Every form a journey takes (after each rewrite) is remembered, since a
    * bridge can flood after a DNAT. */
-  private noteDatagram(j: Journey, ev: PacketEvent, view: NonNullable<ReturnType<typeof l3View>>, first: boolean): void {
+  private noteDatagram(j: Journey, ts: number, view: PacketHeaders, first: boolean): void {
     const dk = `${j.clock}|${datagramKey(view)}`;
     const other = this.datagrams.get(dk);
-    const alive = other && other !== j && other.firstTs <= ev.tsNs && (other.endTs === undefined || ev.tsNs - other.endTs < CLONE_WINDOW_NS);
+    const alive = other && other !== j && other.firstTs <= ts && (other.endTs === undefined || ts - other.endTs < CLONE_WINDOW_NS);
     if (first && alive) {
       j.parent = other;
       other.clones++;
@@ -137,14 +185,19 @@ export class Correlator {
   advance(nowNs: number): FlowRecord[] {
     this.journeys.sweep(nowNs - this.o.reorderNs, nowNs - this.o.flowTimeoutNs);
     for (const [k, j] of this.datagrams) if (j.lastTs < nowNs - 1e9) this.datagrams.delete(k);
-    for (const [k, ev] of this.orphanFrees) {
-      if (ev.tsNs < nowNs - this.o.reorderNs) {
+    for (const [k, free] of this.orphanFrees) {
+      if (free.batch().tsNs(0) < nowNs - this.o.reorderNs) {
         this.orphanFrees.delete(k);
         this.eventsWithoutPacket++;
       }
     }
     const done: Flow[] = [...this.pending.splice(0)];
     for (const f of this.flows.live) {
+      // a flow this old may go on for long: its journeys copy their records out of the
+      // batches, or a trickle of packets would keep every batch of the replay alive
+      if (nowNs - f.firstTs > COMPACT_AFTER_NS) {
+        for (; f.compactedTo < f.journeys.length; f.compactedTo++) f.journeys[f.compactedTo].compact();
+      }
       const idle = nowNs - f.lastTs;
       if (idle >= this.o.flowTimeoutNs) done.push(f);
       else if (idle >= this.o.closeLingerNs && (f.reset || (f.fins >= 2 && closedBothWays(timeOrder(f.journeys))))) done.push(f);
@@ -207,10 +260,8 @@ export class Correlator {
     for (const j of journeys) {
       if (j.parent) continue;
       const dir = j.dir ?? 'forward';
-      const head = j.firstHeaders();
-      const view = head && l3View(head);
       packets[dir]++;
-      bytes[dir] += view?.ipLen ?? 0;
+      bytes[dir] += j.firstIpLen;
       // a copy dropped while another copy went on (a bridge flooding) is not a lost packet
       // (hops are only built where a copy of the packet met a kfree_skb)
       const mayDrop = j.sawDrop || (j.clones > 0 && journeys.some((x) => x.parent === j && x.sawDrop));
@@ -316,7 +367,7 @@ export class Correlator {
       const lastTunnel = [...cur.ordered()].reverse().find((e) => e.vni !== undefined);
       const key = lastTunnel && vxlanKey(lastTunnel);
       if (!key) break;
-      const next = journeys.find((x) => !used.has(x) && (x.clock !== cur.clock || x.skb !== cur.skb) && x.ordered().some((e) => vxlanKey(e) === key));
+      const next = journeys.find((x) => !used.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && x.ordered().some((e) => vxlanKey(e) === key));
       if (!next) break;
       used.add(next);
       const from = next.ordered().findIndex((e) => vxlanKey(e) === key);

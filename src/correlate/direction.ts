@@ -2,9 +2,8 @@
 // answer does not depend on the order batches arrived in): the first packet goes forward
 // unless it is a SYN-ACK; a later packet seen with a tuple the forward packets had goes
 // forward, one seen with such a tuple reversed is a reply.
-import { Hook } from '../events/hooks.js';
 import type { Journey } from './journey.js';
-import { directedKey, l3View, reverseKey } from './tuple.js';
+import { reverseKey } from './tuple.js';
 
 const SYN = 0x02;
 const ACK = 0x10;
@@ -12,27 +11,14 @@ const FIN = 0x01;
 
 /** journeys in a fixed order: by first event, then by skb */
 export function timeOrder(journeys: Journey[]): Journey[] {
-  return [...journeys].sort((a, b) => a.firstTs - b.firstTs || (a.skb < b.skb ? -1 : a.skb > b.skb ? 1 : 0) || (a.clock < b.clock ? -1 : 1));
-}
-
-/** the directed tuples a journey was seen with, in time order */
-export function journeyKeys(j: Journey): string[] {
-  const keys: string[] = [];
-  for (const e of j.ordered()) {
-    if (e.hook === Hook.IPVS_NAT_XMIT) continue;
-    const h = l3View(e);
-    if (!h || (!h.l4 && h.proto !== 1 && h.proto !== 58)) continue;
-    const k = directedKey(h);
-    if (!keys.includes(k)) keys.push(k);
-  }
-  return keys;
+  return [...journeys].sort((a, b) => a.firstTs - b.firstTs || a.skb - b.skb || (a.clock < b.clock ? -1 : 1));
 }
 
 /** Sets j.dir on every journey; returns the forward tuples in the order they were learnt. */
 export function assignDirections(ordered: Journey[]): string[] {
   const forward = new Set<string>();
   for (const j of ordered) {
-    const keys = journeyKeys(j);
+    const keys = j.orderedKeys();
     let dir: Journey['dir'];
     for (const k of keys) {
       if (forward.has(k)) dir = 'forward';

@@ -18,6 +18,8 @@ export class Flow {
   fins = 0;
   reset = false;
   evicted = false;
+  /** journeys before this index hold their own copies of their records */
+  compactedTo = 0;
 
   constructor(readonly seq: number) {}
 

@@ -43,7 +43,21 @@ export function hopHeaders(h: PacketHeaders, mark: number): HopHeaders {
   return out;
 }
 
+/** the same endpoint text (srcText/dstText) without printing it: most events change nothing */
+function sameEnd(aAddr: string, aPort: number, a: PacketHeaders, bAddr: string, bPort: number, b: PacketHeaders): boolean {
+  return aAddr === bAddr && a.l4 === b.l4 && a.family === b.family && (!a.l4 || aPort === bPort);
+}
+
+const NO_CHANGES: RawChange[] = [];
+
 function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, curMark: number): RawChange[] {
+  if (
+    (curMark === 0 || curMark === prevMark) &&
+    sameEnd(prev.daddr, prev.dport, prev, cur.daddr, cur.dport, cur) &&
+    sameEnd(prev.saddr, prev.sport, prev, cur.saddr, cur.sport, cur)
+  ) {
+    return NO_CHANGES;
+  }
   const out: RawChange[] = [];
   const mark = prevMark;
   if (curMark !== 0 && curMark !== prevMark) out.push({ field: 'mark', from: `0x${prevMark.toString(16)}`, to: String(curMark), mark });
@@ -61,7 +75,9 @@ export interface BuiltPath {
 export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): BuiltPath {
   const hops: Hop[] = [];
   let cur: Hop | undefined;
-  let curPlace = '';
+  /** the device the current hop is at; -1 after a hop of its own (drop, NAT, load balancer) */
+  let curNetns = -1;
+  let curIfindex = -1;
   let prev: PacketHeaders | undefined;
   let prevMark = 0;
   let prevVni: number | undefined;
@@ -86,14 +102,15 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       where: ifindex ? `${nsText} · if${ifindex}` : nsText,
     };
   };
-  const push = (hop: Hop, key: string): Hop => {
+  const push = (hop: Hop, netns = -1, ifindex = -1): Hop => {
     const last = hops[hops.length - 1];
     hop.latency_ns = last ? hop.t_ns - last.t_ns : null;
     hops.push(hop);
-    curPlace = key;
+    curNetns = netns;
+    curIfindex = ifindex;
     return hop;
   };
-  const named = (raw: RawChange[], netns: number): Change[] => raw.map((c) => nameChange(c, dir, namer.netns(netns)));
+  const named = (raw: RawChange[], netns: number): Change[] => (raw.length ? raw.map((c) => nameChange(c, dir, namer.netns(netns))) : []);
 
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
@@ -110,13 +127,12 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
         break;
       }
       const at = ev.netns ? place(ev.netns, ev.ifindex) : cur ? place(cur.netns_inode, 0) : place(0, 0);
-      push({ ...at, what: 'drop', hooks: ['drop'], t_ns: ev.tsNs, latency_ns: null, changes: [], drop_reason: reason }, 'drop');
+      push({ ...at, what: 'drop', hooks: ['drop'], t_ns: ev.tsNs, latency_ns: null, changes: [], drop_reason: reason });
       end = 'dropped';
       drop = { where: at.where, reason };
       break;
     }
     const view = l3View(ev);
-    const key = `${ev.netns}:${ev.ifindex}`;
     const changes: Change[] = [];
     const sameNetns = lastNetns === ev.netns;
     lastNetns = ev.netns;
@@ -137,7 +153,7 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       if (prev && sameNetns) changes.push(...named(rawChanges(prev, view, prevMark, ev.mark), ev.netns));
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
       changes.push({ kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule });
-      cur = push({ ...place(ev.netns, ev.ifindex), what: 'lb', hooks: [ev.hookName], t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(view, ev.mark), changes }, 'lb');
+      cur = push({ ...place(ev.netns, ev.ifindex), what: 'lb', hooks: [ev.hookName], t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(view, ev.mark), changes });
       prev = { ...view, daddr: svc.real.daddr, dport: svc.real.dport };
       prevMark = ev.mark;
       continue;
@@ -168,7 +184,6 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       const isLb = changes.some((c) => c.kind === 'IPVS');
       cur = push(
         { ...place(ev.netns, ev.ifindex), what: isLb ? 'lb' : 'nat', hooks, t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(afterView, after.mark), changes },
-        'nat',
       );
       prev = afterView;
       prevMark = after.mark;
@@ -185,7 +200,7 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       changes.push(...named(rawChanges(prev, view, prevMark, ev.mark).filter((c) => c.field !== 'mark' || ev.hook === Hook.NF || sameNetns), at));
     }
     const d = direction(ev);
-    if (cur && curPlace === key) {
+    if (cur && curNetns === ev.netns && curIfindex === ev.ifindex) {
       if (!cur.hooks.includes(hookLabel(ev))) cur.hooks.push(hookLabel(ev));
       if (cur.what !== d && d !== 'seen' && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
       cur.changes.push(...changes);
@@ -202,7 +217,8 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
           ...(ev.vni !== undefined && ev.outer ? { vxlan: { vni: ev.vni, src: srcText(ev.outer), dst: dstText(ev.outer) } } : {}),
           changes,
         },
-        key,
+        ev.netns,
+        ev.ifindex,
       );
     }
     if (view) {

@@ -2,15 +2,29 @@
 // free (kfree_skb or consume_skb). The skb address is reused as soon as it is freed, so an
 // event later than the free starts a new journey; an event earlier than the free (a batch
 // from another CPU arriving late) still belongs to the old one.
+//
+// A journey copies its records (RecordLog) and keeps as numbers only what placing later
+// events needs; the events are decoded when, and if, its hops are built. Most journeys of
+// a long flow never are: only the first packet each way (and dropped ones) get hops.
 import { Hook } from '../events/hooks.js';
-import type { PacketEvent, PacketHeaders } from '../events/decode.js';
-import { l3View, sameSegment } from './tuple.js';
+import { newTuple, type EventBatch, type PacketEvent, type Tuple } from '../events/decode.js';
+import { RecordLog } from '../events/record-log.js';
 import type { Flow } from './flow.js';
+import { l3View } from './tuple.js';
 
 export type Direction = 'forward' | 'reply';
 
+const TCP = 6;
+/** Up to this many clocks (nodes) share one table: a key is clock × 2^48 + skb. */
+export const MAX_CLOCKS = 31;
+const SKB_SPAN = 2 ** 48;
+
 export class Journey {
-  readonly events: PacketEvent[] = [];
+  /** its records while they are still in the batches they came in (index by index)... */
+  private inBatch: EventBatch[] = [];
+  private atIndex: number[] = [];
+  /** ...or, once the journey outlives its place in the table, its own copy */
+  private log: RecordLog | undefined;
   /** events past maxEvents, not kept */
   truncated = 0;
   firstTs: number;
@@ -29,45 +43,128 @@ export class Journey {
   previous?: Journey;
   /** whether a kfree_skb was seen (the journey may end in a drop) */
   sawDrop = false;
+  /** whether any event is VXLAN-encapsulated (a tunnel crossing may continue elsewhere) */
+  sawTunnel = false;
   /** the datagram keys this journey is indexed under (for clone detection) */
   readonly datagramKeys: string[] = [];
   /** directed tuple keys seen along the way */
   readonly keys = new Set<string>();
+  /** the tuple last looked up in keys, and its key: consecutive events of a packet share it */
+  readonly lastTuple: Tuple = newTuple();
+  lastKey = '';
+  /** IP length of the first event (in time order) that carries IP headers */
+  firstIpLen = 0;
+  private firstIpTs = Infinity;
+  /** of the first event that carried IP headers (arrival order): what later events must match */
+  private firstProto = -1;
+  private firstL4 = false;
+  private firstSeq = 0;
+  private firstFlags = 0;
+  /** each directed key (IPVS transmits aside) with the time and arrival of its first sighting */
+  private readonly sightings = new Map<string, { ts: number; seq: number }>();
+  private arrivals = 0;
   private sorted = true;
-  private firstView?: PacketHeaders;
+  private lastAddedTs = -Infinity;
+  private decoded: PacketEvent[] | undefined;
 
   constructor(
     readonly id: number,
     readonly clock: string,
-    readonly skb: string,
-    first: PacketEvent,
+    /** its key in the JourneyTable: clock number and skb address */
+    readonly tableKey: number,
+    firstTs: number,
   ) {
-    this.firstTs = first.tsNs;
-    this.lastTs = first.tsNs;
+    this.firstTs = firstTs;
+    this.lastTs = firstTs;
   }
 
-  add(ev: PacketEvent, maxEvents: number): void {
-    if (this.events.length >= maxEvents) {
+  /** the skb address's low 48 bits */
+  get skb(): number {
+    return this.tableKey % SKB_SPAN;
+  }
+
+  /** record i of b is this journey's: copy it and note what later events are judged by */
+  add(b: EventBatch, i: number, maxEvents: number): void {
+    const ts = b.tsNs(i);
+    const hook = b.hook(i);
+    if (ts < this.firstTs) this.firstTs = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+    if (hook === Hook.CONSUME || hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ts);
+    if (hook === Hook.DROP) this.sawDrop = true;
+    if (b.encapsulated(i)) this.sawTunnel = true;
+    if (b.hasView(i)) {
+      if (this.firstProto < 0) {
+        this.firstProto = b.viewProto(i);
+        this.firstL4 = b.viewL4(i);
+        if (this.firstProto === TCP && this.firstL4) {
+          this.firstSeq = b.viewTcpSeq(i);
+          this.firstFlags = b.viewTcpFlags(i);
+        }
+      }
+      if (ts < this.firstIpTs) {
+        this.firstIpTs = ts;
+        this.firstIpLen = b.viewIpLen(i);
+      }
+    }
+    if (this.kept() >= maxEvents) {
       this.truncated++;
       return;
     }
-    const last = this.events[this.events.length - 1];
-    if (last && ev.tsNs < last.tsNs) this.sorted = false;
-    this.events.push(ev);
-    if (!this.firstView) this.firstView = l3View(ev);
-    if (ev.tsNs < this.firstTs) this.firstTs = ev.tsNs;
-    if (ev.tsNs > this.lastTs) this.lastTs = ev.tsNs;
-    if (ev.hook === Hook.CONSUME || ev.hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ev.tsNs);
-    if (ev.hook === Hook.DROP) this.sawDrop = true;
+    if (ts < this.lastAddedTs) this.sorted = false;
+    this.lastAddedTs = ts;
+    if (this.log) this.log.append(b, i);
+    else {
+      this.inBatch.push(b);
+      this.atIndex.push(i);
+    }
+    this.decoded = undefined;
   }
 
-  /** events in time order (stable: equal timestamps keep their arrival order) */
-  ordered(): PacketEvent[] {
-    if (!this.sorted) {
-      this.events.sort((a, b) => a.tsNs - b.tsNs);
-      this.sorted = true;
+  private kept(): number {
+    return this.log ? this.log.length : this.atIndex.length;
+  }
+
+  /** Copies its records out of their batches, so that a journey of a long flow keeps 160
+   * bytes per event alive rather than whole batches. Later events are appended to the copy. */
+  compact(): void {
+    if (this.log) return;
+    const log = new RecordLog(this.atIndex.length);
+    for (let k = 0; k < this.atIndex.length; k++) log.append(this.inBatch[k], this.atIndex[k]);
+    this.log = log;
+    this.inBatch = [];
+    this.atIndex = [];
+  }
+
+  /** a directed key was seen at time ts (in arrival order); IPVS transmits do not count */
+  sawKey(key: string, ts: number): void {
+    const seq = this.arrivals++;
+    const s = this.sightings.get(key);
+    if (!s) this.sightings.set(key, { ts, seq });
+    else if (ts < s.ts) {
+      s.ts = ts;
+      s.seq = seq;
     }
-    return this.events;
+  }
+
+  /** the directed tuples it was seen with, in time order of their first sighting */
+  orderedKeys(): string[] {
+    return [...this.sightings].sort((a, b) => a[1].ts - b[1].ts || a[1].seq - b[1].seq).map(([k]) => k);
+  }
+
+  /** events in time order (stable: equal timestamps keep their arrival order), decoded */
+  ordered(): PacketEvent[] {
+    if (!this.decoded) {
+      const events: PacketEvent[] = [];
+      if (this.log) {
+        const b = this.log.batch();
+        for (let i = 0; i < b.length; i++) events.push(b.event(i));
+      } else {
+        for (let k = 0; k < this.atIndex.length; k++) events.push(this.inBatch[k].event(this.atIndex[k]));
+      }
+      if (!this.sorted) events.sort((x, y) => x.tsNs - y.tsNs);
+      this.decoded = events;
+    }
+    return this.decoded;
   }
 
   /** the first event that carries IP headers */
@@ -75,13 +172,18 @@ export class Journey {
     return this.ordered().find((e) => l3View(e) !== undefined);
   }
 
-  /** Whether ev can be this journey's packet: a freed-and-reused skb whose free we missed
-   * shows up as a different TCP segment, or after a long silence. */
-  accepts(ev: PacketEvent, reuseGapNs: number): boolean {
-    if (this.endTs !== undefined) return ev.tsNs <= this.endTs;
-    if (ev.tsNs - this.lastTs > reuseGapNs && ev.hook !== Hook.CONSUME && ev.hook !== Hook.DROP) return false;
-    const h = l3View(ev);
-    return !h || !this.firstView || sameSegment(this.firstView, h);
+  /** Whether record i of b can be this journey's packet: a freed-and-reused skb whose free
+   * we missed shows up as a different TCP segment, or after a long silence. */
+  accepts(b: EventBatch, i: number, reuseGapNs: number): boolean {
+    const ts = b.tsNs(i);
+    if (this.endTs !== undefined) return ts <= this.endTs;
+    const hook = b.hook(i);
+    if (ts - this.lastTs > reuseGapNs && hook !== Hook.CONSUME && hook !== Hook.DROP) return false;
+    if (this.firstProto < 0 || !b.hasView(i)) return true;
+    // NAT changes addresses, not these
+    if (b.viewProto(i) !== this.firstProto) return false;
+    if (this.firstProto !== TCP || !this.firstL4 || !b.viewL4(i)) return true;
+    return b.viewTcpSeq(i) === this.firstSeq && b.viewTcpFlags(i) === this.firstFlags;
   }
 }
 
@@ -95,9 +197,10 @@ export interface JourneyCounters {
   eventsTruncated: number;
 }
 
+
 /** The in-flight journeys, by (clock, skb). Bounded: the oldest is evicted when full. */
 export class JourneyTable {
-  private readonly bySkb = new Map<string, Journey>();
+  private readonly bySkb = new Map<number, Journey>();
   private nextId = 1;
   readonly counters: JourneyCounters = { journeys: 0, journeysEvicted: 0, missedFrees: 0, eventsTruncated: 0 };
 
@@ -111,18 +214,22 @@ export class JourneyTable {
     return this.bySkb.size;
   }
 
-  /** the journey ev belongs to, and whether it was just started */
-  has(clock: string, skb: string): boolean {
-    return this.bySkb.has(`${clock}|${skb}`);
+  /** the table key of an skb on the clock numbered clockNo */
+  static key(clockNo: number, skb: number): number {
+    return clockNo * SKB_SPAN + skb;
   }
 
-  /** the journey ev belongs to (a new one when its skb is new or was reused) */
-  place(ev: PacketEvent, clock: string): { journey: Journey; fresh: boolean } {
-    const key = `${clock}|${ev.skb}`;
+  has(key: number): boolean {
+    return this.bySkb.has(key);
+  }
+
+  /** the journey record i of b belongs to (a new one when its skb is new or was reused) */
+  place(b: EventBatch, i: number, key: number, clock: string): { journey: Journey; fresh: boolean } {
+    const ts = b.tsNs(i);
     let j = this.bySkb.get(key);
     // a late event of the packet this address carried before
-    if (j?.previous?.endTs !== undefined && ev.tsNs < j.firstTs && ev.tsNs <= j.previous.endTs) j = j.previous;
-    else if (j && !j.accepts(ev, this.reuseGapNs)) {
+    if (j?.previous?.endTs !== undefined && ts < j.firstTs && ts <= j.previous.endTs) j = j.previous;
+    else if (j && !j.accepts(b, i, this.reuseGapNs)) {
       if (j.endTs === undefined) this.counters.missedFrees++;
       j = undefined;
     }
@@ -130,7 +237,7 @@ export class JourneyTable {
     if (!j) {
       if (this.bySkb.size >= this.maxJourneys) this.evictOldest();
       const before = this.bySkb.get(key);
-      j = new Journey(this.nextId++, clock, ev.skb, ev);
+      j = new Journey(this.nextId++, clock, key, ts);
       if (before?.endTs !== undefined) j.previous = before;
       this.bySkb.delete(key); // re-insert: Map order is age order
       this.bySkb.set(key, j);
@@ -138,7 +245,7 @@ export class JourneyTable {
       fresh = true;
     }
     const kept = j.truncated;
-    j.add(ev, this.maxEvents);
+    j.add(b, i, this.maxEvents);
     if (j.truncated !== kept) this.counters.eventsTruncated++;
     return { journey: j, fresh };
   }
@@ -147,14 +254,15 @@ export class JourneyTable {
    * (their hops stay with their flow; only the skb mapping goes). */
   sweep(endedBefore: number, silentBefore: number): void {
     for (const [key, j] of this.bySkb) {
-      if ((j.endTs !== undefined && j.endTs < endedBefore) || j.lastTs < silentBefore) this.bySkb.delete(key);
+      if ((j.endTs !== undefined && j.endTs < endedBefore) || j.lastTs < silentBefore) {
+        this.bySkb.delete(key);
+      }
       else if (j.previous?.endTs !== undefined && j.previous.endTs < endedBefore) j.previous = undefined;
     }
   }
 
   forget(j: Journey): void {
-    const key = `${j.clock}|${j.skb}`;
-    if (this.bySkb.get(key) === j) this.bySkb.delete(key);
+    if (this.bySkb.get(j.tableKey) === j) this.bySkb.delete(j.tableKey);
   }
 
   private evictOldest(): void {

@@ -2,7 +2,7 @@
 // probe, from a recording, or from a pcap. Its inputs are the calls a source makes —
 // topology(snapshot), batch(records), tick(now), finish() — and a recording stores exactly
 // those calls, so a replay makes the same calls and gets the same records, byte for byte.
-import type { EventBatch, PacketEvent } from '../events/decode.js';
+import type { EventBatch } from '../events/decode.js';
 import type { ReplayFilter } from '../events/replay-filter.js';
 import { createResolver, type Resolver } from '../topology/resolver.js';
 import type { TopologySnapshot } from '../topology/model.js';
@@ -33,8 +33,6 @@ export class FlowPipeline {
   private snapshot: TopologySnapshot | undefined;
   private accept: ((f: FlowRecord) => boolean) | undefined;
   private readonly correlator: Correlator;
-  /** events of the current batch that pass the replay filter */
-  private readonly kept: PacketEvent[] = [];
 
   constructor(private readonly o: PipelineOptions) {
     const wantsFlows = !!(o.flows && (o.flows.container || o.flows.service || o.flows.netns?.length));
@@ -55,13 +53,8 @@ export class FlowPipeline {
 
   batch(b: EventBatch, clock = 'local'): void {
     const f = this.o.events;
-    if (!f || f.empty) {
-      this.correlator.push(b.events(), clock);
-      return;
-    }
-    this.kept.length = 0;
-    for (let i = 0; i < b.length; i++) if (b.valid(i) && f.wants(b, i, clock)) this.kept.push(b.event(i));
-    this.correlator.push(this.kept, clock);
+    if (!f || f.empty) this.correlator.pushBatch(b, clock);
+    else this.correlator.pushBatch(b, clock, (i) => f.wants(b, i, clock));
   }
 
   /** the source's clock reached nowNs: flows that are done are reported */

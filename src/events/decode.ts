@@ -46,6 +46,13 @@ export interface PacketEvent {
   ipvs?: { virtual: PacketHeaders; real: PacketHeaders; fwmark: number };
 }
 
+/** A connection tuple as numbers (EventBatch.readTuple); word 0 is 0 for "none". */
+export type Tuple = Uint32Array;
+export const TUPLE_WORDS = 10;
+export function newTuple(): Tuple {
+  return new Uint32Array(TUPLE_WORDS);
+}
+
 export class EventBatch {
   readonly length: number;
   /** records whose type or version this build does not know (skipped, counted) */
@@ -54,7 +61,8 @@ export class EventBatch {
   private readonly bytes: Uint8Array;
 
   constructor(buf: Uint8Array, count?: number) {
-    this.bytes = buf;
+    // a plain Uint8Array view: Buffer's own subarray() is several times slower
+    this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const whole = Math.floor(buf.byteLength / RECORD_SIZE);
     this.length = count === undefined ? whole : Math.min(count, whole);
@@ -111,9 +119,103 @@ export class EventBatch {
     const o = i * RECORD_SIZE + (inner ? Off.inner : Off.outer) + HdrOff[which];
     return this.bytes.subarray(o, o + 16);
   }
+  /** The skb address's low 48 bits, as a number: the same identity as skb(i) (kernel
+   * addresses differ only below bit 48), without building a string per event. */
+  skbKey(i: number): number {
+    const o = i * RECORD_SIZE + Off.skb;
+    return (this.dv.getUint32(o + 4, true) & 0xffff) * 4294967296 + this.dv.getUint32(o, true);
+  }
+
+  /** Where the headers that describe the packet itself start (the inner ones once
+   * VXLAN-encapsulated, as l3View does for a decoded event); -1 for a frame without IP. */
+  private viewOff(i: number): number {
+    const o = i * RECORD_SIZE;
+    const flags = this.dv.getUint16(o + Off.flags, true);
+    if (flags & Flag.ENCAP) return o + Off.inner;
+    return flags & Flag.NO_L3 ? -1 : o + Off.outer;
+  }
+  /** whether record i is VXLAN-encapsulated (vni and inner headers valid) */
+  encapsulated(i: number): boolean {
+    return !!(this.flags(i) & Flag.ENCAP);
+  }
+  /** whether record i carries IP headers */
+  hasView(i: number): boolean {
+    return this.viewOff(i) >= 0;
+  }
+  /** the packet's protocol (of its own headers), -1 without IP */
+  viewProto(i: number): number {
+    const o = this.viewOff(i);
+    return o < 0 ? -1 : this.bytes[o + HdrOff.proto];
+  }
+  /** whether the packet's own ports and TCP fields were read */
+  viewL4(i: number): boolean {
+    const flags = this.flags(i);
+    return !!(flags & Flag.ENCAP ? flags & Flag.INNER_L4 : flags & Flag.NO_L3 ? 0 : flags & Flag.L4);
+  }
+  viewTcpSeq(i: number): number {
+    return this.dv.getUint32(this.viewOff(i) + HdrOff.tcp_seq, true);
+  }
+  viewTcpFlags(i: number): number {
+    return this.bytes[this.viewOff(i) + HdrOff.tcp_flags];
+  }
+  viewIpLen(i: number): number {
+    return this.dv.getUint16(this.viewOff(i) + HdrOff.ip_len, true);
+  }
+  /** the packet's own headers, decoded (undefined without IP) */
+  viewHeaders(i: number): PacketHeaders | undefined {
+    const o = this.viewOff(i);
+    if (o < 0) return undefined;
+    const flags = this.flags(i);
+    const encap = !!(flags & Flag.ENCAP);
+    const v6 = encap ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
+    return this.headers(o, v6 ? 6 : 4, this.viewL4(i));
+  }
+
+  /** Copies the packet's own connection tuple (family, protocol, addresses, ports when
+   * read) into t: what directedKey() prints, as numbers, so consecutive events of one
+   * packet compare without building strings. */
+  readTuple(i: number, t: Tuple): void {
+    const o = this.viewOff(i);
+    if (o < 0) {
+      t[0] = 0;
+      return;
+    }
+    const flags = this.flags(i);
+    const v6 = flags & Flag.ENCAP ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
+    const l4 = this.viewL4(i);
+    t[0] = 1 | (v6 ? 2 : 0) | (l4 ? 4 : 0) | (this.bytes[o + HdrOff.proto] << 8);
+    const words = v6 ? 4 : 1;
+    for (let w = 0; w < 4; w++) {
+      t[1 + w] = w < words ? this.dv.getUint32(o + HdrOff.saddr + 4 * w, true) : 0;
+      t[5 + w] = w < words ? this.dv.getUint32(o + HdrOff.daddr + 4 * w, true) : 0;
+    }
+    t[9] = l4 ? this.dv.getUint32(o + HdrOff.sport, true) : 0;
+  }
+  /** whether record i's tuple is the one in t (readTuple's) */
+  sameTuple(i: number, t: Tuple): boolean {
+    const o = this.viewOff(i);
+    if (o < 0 || t[0] === 0) return false;
+    const flags = this.flags(i);
+    const v6 = flags & Flag.ENCAP ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
+    const l4 = this.viewL4(i);
+    if (t[0] !== (1 | (v6 ? 2 : 0) | (l4 ? 4 : 0) | (this.bytes[o + HdrOff.proto] << 8))) return false;
+    if (l4 && t[9] !== this.dv.getUint32(o + HdrOff.sport, true)) return false;
+    const words = v6 ? 4 : 1;
+    for (let w = 0; w < words; w++) {
+      if (t[1 + w] !== this.dv.getUint32(o + HdrOff.saddr + 4 * w, true)) return false;
+      if (t[5 + w] !== this.dv.getUint32(o + HdrOff.daddr + 4 * w, true)) return false;
+    }
+    return true;
+  }
+
   /** all records, as the kernel wrote them (a view): what a recording stores */
   raw(): Uint8Array {
     return this.bytes.subarray(0, this.length * RECORD_SIZE);
+  }
+
+  /** copies record i into dst at byte offset `at` */
+  copyRecord(i: number, dst: Uint8Array, at: number): void {
+    dst.set(this.bytes.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
   }
 
   /** the raw bytes of record i (a view, not a copy): for recordings */

@@ -45,12 +45,16 @@ export class Walk {
   vni?: number;
   outer?: PacketHeaders;
 
+  /** the skb address, hex as the kernel's are (a name like "q1" is spelt in hex) */
+  readonly skb: string;
+
   constructor(
-    readonly skb: string,
+    name: string,
     public t: number,
     h: PacketHeaders,
     readonly step = 1000,
   ) {
+    this.skb = /^[0-9a-f]{1,16}$/i.test(name) ? name : Buffer.from(name).toString('hex').slice(0, 16);
     this.h = { ...h };
   }
 
