@@ -141,8 +141,16 @@ static __always_inline void mt_submit_payload(const struct mt_event *ev, void *t
 				caplen = s.len - (__u32)s.l3_off;
 				if (caplen > snaplen)
 					caplen = snaplen;
-				MT_PL_BOUND(caplen, MT_SNAPLEN_MAX);
-				if (caplen && bpf_skb_load_bytes(tc_ctx, (__u32)s.l3_off, buf->data, caplen))
+				/* bpf_skb_load_bytes wants 1..max proven on the register it gets, and
+				 * 6.1's verifier learns no lower bound from "!= 0": bound caplen - 1
+				 * (0 wraps around and fails) and pass that + 1 */
+				__u64 m = caplen - 1;
+
+				asm volatile("" : "+r"(m));
+				if (m < MT_SNAPLEN_MAX &&
+				    !bpf_skb_load_bytes(tc_ctx, (__u32)s.l3_off, buf->data, m + 1))
+					caplen = m + 1;
+				else
 					caplen = 0;
 			}
 		} else {
