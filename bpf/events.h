@@ -16,7 +16,11 @@
 #include <linux/types.h>
 #endif
 
-#define MT_EVENT_VERSION 1
+/* 2: caplen at 52 (was padding, always 0 in version 1) and payload bytes after the record */
+#define MT_EVENT_VERSION 2
+
+/* the most bytes of a packet --snaplen can ask for (from its IP header on) */
+#define MT_SNAPLEN_MAX 1500
 
 /* type discriminant: the first byte of every record */
 enum mt_event_type {
@@ -87,10 +91,10 @@ struct mt_event {
 	__u32 drop_reason;  /* 40: enum skb_drop_reason (MT_HOOK_DROP only) */
 	__u32 vni;          /* 44: VXLAN network identifier (MT_F_ENCAP) */
 	__u32 aux;          /* 48: hook specific: MT_HOOK_NF -> (hooknum << 16) | (u16)priority */
-	__u32 _pad;         /* 52 */
+	__u32 caplen;       /* 52: packet bytes that follow this record in the ring (--snaplen) */
 	struct mt_headers outer; /* 56 */
 	struct mt_headers inner; /* 108: the encapsulated packet (MT_F_ENCAP) */
-}; /* 160 */
+}; /* 160, then caplen bytes of the packet from its IP header on (0 unless --snaplen) */
 
 /* counters[] indices: every place an event can be lost or skipped in the kernel */
 enum mt_counter {
@@ -115,7 +119,7 @@ struct mt_filter {
 	__u32 netns_count;   /* 0: every namespace */
 	__u32 netns[MT_MAX_NETNS];
 	__u32 wakeup_bytes;  /* wake the reader once this much data waits in the ring */
-	__u32 _pad;
+	__u32 snaplen;       /* packet bytes to copy after each record (0: none; <= MT_SNAPLEN_MAX) */
 };
 
 #endif

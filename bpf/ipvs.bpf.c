@@ -62,7 +62,7 @@ static __always_inline int mt_ipvs_nat_xmit(struct sk_buff *skb, struct ip_vs_co
 	ev.inner.sport = bpf_ntohs(BPF_CORE_READ(cp, vport));
 	ev.inner.dport = bpf_ntohs(BPF_CORE_READ(cp, dport));
 	ev.inner.proto = ev.outer.proto;
-	mt_submit(&ev);
+	mt_submit(&ev, NULL);
 	return 0;
 }
 SEC("fentry/ip_vs_nat_xmit")

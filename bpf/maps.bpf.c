@@ -2,6 +2,7 @@
 /* The one definition of the maps and the filter that common.h declares. */
 #define MT_DEFINE_MAPS
 #include "common.h"
+#include "payload.h"
 
 const volatile struct mt_filter mt_cfg = {};
 

@@ -111,11 +111,20 @@ void CallJs(Napi::Env env, Napi::Function fn, BatchContext* ctx, Batch* batch) {
     delete batch;
     return;
   }
-  // The batch's bytes become the Buffer's memory: no copy on the JS side.
+  // The batch's bytes become the Buffer's memory: no copy on the JS side. The payload
+  // buffer (--snaplen) views the same Batch, which the records' Buffer owns; the payload
+  // Buffer keeps the records' Buffer alive through a reference of its own.
   uint32_t records = batch->records;
   auto buf = Napi::Buffer<uint8_t>::New(env, batch->bytes.data(), batch->bytes.size(),
                                         [](Napi::Env, uint8_t*, Batch* b) { delete b; }, batch);
-  fn.Call({buf, Napi::Number::New(env, records)});
+  if (batch->payload.empty()) {
+    fn.Call({buf, Napi::Number::New(env, records)});
+  } else {
+    auto* owner = new Napi::ObjectReference(Napi::Persistent(buf.As<Napi::Object>()));
+    auto payload = Napi::Buffer<uint8_t>::New(env, batch->payload.data(), batch->payload.size(),
+                                              [](Napi::Env, uint8_t*, Napi::ObjectReference* r) { delete r; }, owner);
+    fn.Call({buf, Napi::Number::New(env, records), payload});
+  }
   ctx->session->delivered_records += records;
 }
 
@@ -478,6 +487,9 @@ int Session::OnRecord(void* ctx, void* data, size_t size) {
   }
   const auto* p = static_cast<const uint8_t*>(data);
   s->batch_->bytes.insert(s->batch_->bytes.end(), p, p + s->record_size_);
+  // --snaplen: the packet's bytes follow the record; the batch keeps a fixed stride and
+  // the bytes go, in record order, to the batch's payload buffer
+  if (size > s->record_size_) s->batch_->payload.insert(s->batch_->payload.end(), p + s->record_size_, p + size);
   s->batch_->records++;
   s->read_records_++;
   if (s->batch_->records >= s->batch_records_) s->Flush();
@@ -793,6 +805,7 @@ Napi::Value RecordLayout(const Napi::CallbackInfo& info) {
   F(ev, struct mt_event, ts_ns); F(ev, struct mt_event, skb); F(ev, struct mt_event, netns);
   F(ev, struct mt_event, ifindex); F(ev, struct mt_event, len); F(ev, struct mt_event, mark);
   F(ev, struct mt_event, drop_reason); F(ev, struct mt_event, vni); F(ev, struct mt_event, aux);
+  F(ev, struct mt_event, caplen);
   F(ev, struct mt_event, outer); F(ev, struct mt_event, inner);
   o.Set("event", ev);
   Napi::Object h = Napi::Object::New(env);
@@ -805,10 +818,11 @@ Napi::Value RecordLayout(const Napi::CallbackInfo& info) {
   Napi::Object flt = Napi::Object::New(env);
   F(flt, struct mt_filter, port); F(flt, struct mt_filter, proto); F(flt, struct mt_filter, addr);
   F(flt, struct mt_filter, addr_prefix); F(flt, struct mt_filter, addr_v6); F(flt, struct mt_filter, netns_count);
-  F(flt, struct mt_filter, netns); F(flt, struct mt_filter, wakeup_bytes);
+  F(flt, struct mt_filter, netns); F(flt, struct mt_filter, wakeup_bytes); F(flt, struct mt_filter, snaplen);
   o.Set("filter", flt);
   o.Set("filterSize", Napi::Number::New(env, sizeof(struct mt_filter)));
   o.Set("maxNetns", MT_MAX_NETNS);
+  o.Set("snaplenMax", MT_SNAPLEN_MAX);
 #undef F
   return o;
 }

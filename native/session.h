@@ -29,7 +29,10 @@ struct LinkEntry {
 };
 
 struct Batch {
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> bytes;  // records of exactly record_size_ bytes
+  // --snaplen: the packet bytes that followed each record in the ring, in record order
+  // (each record's caplen says how many are its own); empty without --snaplen
+  std::vector<uint8_t> payload;
   uint32_t records = 0;
 };
 

@@ -14,8 +14,9 @@ int MT_PROG_NAME(mt_tc_ingress)(struct __sk_buff *ctx)
 {
 	/* the kernel sk_buff behind the context: the same address the tracepoints see */
 	struct sk_buff *skb = MT_KERN_SKB(ctx);
+	struct mt_where w = { .tc_ctx = ctx };
 
-	mt_emit(skb, MT_HOOK_TC_INGRESS, MT_DIR_INGRESS, 0, 0, NULL, false);
+	mt_emit(skb, MT_HOOK_TC_INGRESS, MT_DIR_INGRESS, 0, 0, &w, false);
 	return MT_TC_CONTINUE;
 }
 
@@ -24,7 +25,8 @@ SEC("tc")
 int MT_PROG_NAME(mt_tc_egress)(struct __sk_buff *ctx)
 {
 	struct sk_buff *skb = MT_KERN_SKB(ctx);
+	struct mt_where w = { .tc_ctx = ctx };
 
-	mt_emit(skb, MT_HOOK_TC_EGRESS, MT_DIR_EGRESS, 0, 0, NULL, false);
+	mt_emit(skb, MT_HOOK_TC_EGRESS, MT_DIR_EGRESS, 0, 0, &w, false);
 	return MT_TC_CONTINUE;
 }

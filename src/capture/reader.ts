@@ -5,7 +5,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { MeshTraceError } from '../errors.js';
-import { EVENT_VERSION, RECORD_SIZE } from '../events/layout.js';
+import { EVENT_VERSION, Off, READABLE_EVENT_VERSIONS, RECORD_SIZE } from '../events/layout.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { checksum, FORMAT_VERSION, FRAME_HEADER_SIZE, isCapture, MAGIC, MAX_FRAME_SIZE } from './format.js';
@@ -19,6 +19,14 @@ export type CaptureItem =
   | { kind: 'end'; offset: number; end: EndMsg };
 
 const CHUNK = 4 << 20;
+
+/** the sum of the records' caplen (offset 52; 0 in event version 1, where it was padding) */
+function payloadLength(records: Uint8Array, count: number): number {
+  const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let n = 0;
+  for (let i = 0; i < count; i++) n += dv.getUint32(i * RECORD_SIZE + Off.caplen, true);
+  return n;
+}
 
 export function captureError(path: string, offset: number, what: string, hint?: string): MeshTraceError {
   return new MeshTraceError('BAD_INPUT', `${path} is damaged at byte ${offset}: ${what}.`, {
@@ -99,6 +107,9 @@ export class CaptureReader {
     if ('batch' in f && f.batch) {
       const b = f.batch;
       if (b.records.byteLength !== b.count * this.header.recordSize) throw captureError(this.path, offset, `a batch of ${b.count} records holds ${b.records.byteLength} bytes instead of ${b.count * this.header.recordSize}`);
+      const want = payloadLength(b.records, b.count);
+      const have = b.payload?.byteLength ?? 0;
+      if (have !== want) throw captureError(this.path, offset, `a batch whose records announce ${want} bytes of packet payload holds ${have}`);
       return { kind: 'batch', offset, batch: b };
     }
     if ('tick' in f && f.tick) return { kind: 'tick', offset, tick: f.tick };
@@ -115,7 +126,7 @@ export class CaptureReader {
         hint: h.formatVersion > FORMAT_VERSION ? `It was written by mesh-trace ${h.toolVersion || 'of a newer version'}: replay it with that version.` : `The header at byte ${offset} may be damaged.`,
       });
     }
-    if (h.eventVersion !== EVENT_VERSION || h.recordSize !== RECORD_SIZE) {
+    if (!READABLE_EVENT_VERSIONS.includes(h.eventVersion) || h.recordSize !== RECORD_SIZE) {
       throw new MeshTraceError('BAD_INPUT', `${this.path} holds event records of layout version ${h.eventVersion} (${h.recordSize} bytes); this mesh-trace reads version ${EVENT_VERSION} (${RECORD_SIZE} bytes).`, {
         hint: `Replay it with mesh-trace ${h.toolVersion || 'of the version that recorded it'}.`,
       });

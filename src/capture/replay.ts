@@ -19,7 +19,7 @@ export interface ReplayResult {
 export function replayCapture(
   reader: CaptureReader,
   pipeline: FlowPipeline,
-  opts: { stop?: () => boolean; progress?: (position: number, events: number) => void } = {},
+  opts: { stop?: () => boolean; progress?: (position: number, events: number) => void; onBatch?: (b: EventBatch) => void } = {},
 ): ReplayResult {
   const out: ReplayResult = { events: 0 };
   let n = 0;
@@ -30,8 +30,9 @@ export function replayCapture(
           pipeline.topology(it.snapshot);
           break;
         case 'batch': {
-          const b = new EventBatch(it.batch.records, it.batch.count);
+          const b = new EventBatch(it.batch.records, it.batch.count, it.batch.payload);
           out.events += b.length;
+          opts.onBatch?.(b);
           pipeline.batch(b, it.batch.clock || 'local');
           break;
         }

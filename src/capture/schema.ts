@@ -37,6 +37,8 @@ export interface BatchMsg {
   clock: string;
   count: number;
   records: Uint8Array;
+  /** --snaplen bytes of the records, in order (empty without) */
+  payload?: Uint8Array;
 }
 
 export interface TickMsg {

@@ -48,8 +48,9 @@ export class CaptureWriter {
     this.frame({ topology: { topologyVersion: TOPOLOGY_VERSION, encoding: 'deflate-json', snapshot, monotonicNs } });
   }
 
-  batch(clock: string, records: Uint8Array, count: number): void {
-    this.frame({ batch: { clock, count, records } });
+  /** payload: the records' --snaplen bytes in record order (EventBatch.rawPayload()) */
+  batch(clock: string, records: Uint8Array, count: number, payload?: Uint8Array): void {
+    this.frame({ batch: { clock, count, records, ...(payload?.byteLength ? { payload } : {}) } });
   }
 
   tick(clock: string, nowNs: number): void {

@@ -2,7 +2,8 @@
 // turning them into an in-kernel filter with a clear error for each bad value.
 import type { Command } from 'commander';
 import { MeshTraceError } from '../errors.js';
-import { encodeFilter, type FilterSpec } from '../events/filter.js';
+import { encodeFilter, parseSnaplen, type FilterSpec } from '../events/filter.js';
+import { SNAPLEN_MAX } from '../events/layout.js';
 import { collectPairs, RUNG_OPTION_HELP } from './rung-options.js';
 
 export interface CaptureOptions {
@@ -16,6 +17,8 @@ export interface CaptureOptions {
   disableRung: string[];
   rung: string[];
   tcMode: 'auto' | 'tcx' | 'clsact';
+  /** --snaplen (record, trace -w, live export) */
+  snaplen?: string;
 }
 
 export function addCaptureOptions(cmd: Command, countWhat: string): Command {
@@ -29,6 +32,19 @@ export function addCaptureOptions(cmd: Command, countWhat: string): Command {
     .option('--disable-rung <rung...>', 'switch attach rungs off, e.g. fentry or tcx', [])
     .option('--rung <hook=rung>', RUNG_OPTION_HELP, collectPairs, [])
     .option('--tc-mode <mode>', 'device attach: auto, tcx or clsact', 'auto');
+}
+
+/** --snaplen, for the commands that keep packets (a recording, a pcapng) */
+export function addSnaplenOption(cmd: Command): Command {
+  return cmd.option(
+    '--snaplen <bytes>',
+    `also keep the first bytes of each packet, from its IP header on (at most ${SNAPLEN_MAX}; default 0: headers only). Payload is sensitive: the file is mode 0600`,
+  );
+}
+
+/** --snaplen's value (0 when not given); a bad value is a usage error */
+export function captureSnaplen(opts: { snaplen?: string }): number {
+  return parseSnaplen(opts.snaplen);
 }
 
 export function positiveNumber(v: string | undefined, what: string): number | undefined {

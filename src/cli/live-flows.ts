@@ -14,7 +14,8 @@ import { FORMAT_VERSION } from '../capture/format.js';
 import type { CountersMsg } from '../capture/schema.js';
 import { EVENT_VERSION, RECORD_SIZE } from '../events/layout.js';
 import { readVersion } from '../version.js';
-import { captureFilter, positiveNumber, type CaptureOptions } from './capture-options.js';
+import { captureFilter, captureSnaplen, positiveNumber, type CaptureOptions } from './capture-options.js';
+import type { EventBatch } from '../events/decode.js';
 import { FlowOutput, flowSummary } from './flow-output.js';
 import { liveNames } from './live-names.js';
 import { parseForcedRungs } from './rung-options.js';
@@ -29,6 +30,8 @@ export interface LiveFlowOptions extends CaptureOptions {
   record?: string;
   /** export: flows go here instead of stdout */
   sink?: (f: FlowRecord, wallNs: (monoNs: number) => number) => void;
+  /** export: sees every batch before the pipeline does (to keep --snaplen bytes) */
+  onBatch?: (b: EventBatch) => void;
 }
 
 const TICK_MS = 100;
@@ -43,6 +46,12 @@ export function countersMsg(c: SessionCounters, monotonicNs: number): CountersMs
 /** runs until --count, --duration, Ctrl-C or a closed pipe; print false = record only */
 export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promise<void> {
   const filter = captureFilter(opts);
+  const snaplen = captureSnaplen(opts);
+  if (snaplen && !opts.record && !opts.sink) {
+    throw new MeshTraceError('USAGE', '--snaplen keeps packet bytes in a recording or a pcapng, and this run writes neither.', {
+      hint: 'Add -w FILE to record them, or use `mesh-trace record --snaplen N` or `mesh-trace export --pcapng FILE --snaplen N`.',
+    });
+  }
   const count = positiveNumber(opts.count, '--count');
   const duration = positiveNumber(opts.duration, '--duration');
   const flowTimeout = positiveNumber(opts.flowTimeout, '--flow-timeout')!;
@@ -60,7 +69,7 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
         toolVersion: readVersion(),
         clock: ref,
         filter: { port: filter.port ?? 0, proto: filter.proto === undefined ? '' : String(filter.proto), host: filter.host ?? '' },
-        snaplen: 0,
+        snaplen,
         argv: process.argv.slice(2),
         dropReasons: dropReasonTable(),
       })
@@ -109,6 +118,7 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     }
     live = await ProbeSession.open({
       filter,
+      snaplen,
       disabledRungs: opts.disableRung,
       forcedRungs: parseForcedRungs(opts.rung),
       tcMode: opts.tcMode,
@@ -155,7 +165,8 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     }, duration * 1000).unref();
   try {
     for await (const batch of live) {
-      recorder?.batch('local', batch.raw(), batch.length);
+      recorder?.batch('local', batch.raw(), batch.length, batch.rawPayload());
+      opts.onBatch?.(batch);
       pipeline.batch(batch);
       if (output.full) {
         endReason = 'count';

@@ -1,9 +1,15 @@
 // The only reader of the kernel's records: a batch is one Buffer of RECORD_SIZE-byte
 // records, read in place through one DataView (no per-event copy). Accessors by index
 // serve hot paths (correlation, counting); event(i) builds a plain object when wanted.
-import { EVENT_VERSION, EventType, Flag, HdrOff, Off, RECORD_SIZE } from './layout.js';
+// With --snaplen, a second buffer holds the packet bytes that followed the records in the
+// ring, in record order: record i owns caplen(i) of them (payload(i)).
+import { EventType, Flag, HdrOff, Off, READABLE_EVENT_VERSIONS, RECORD_SIZE } from './layout.js';
 import { dirName, Hook, hookName } from './hooks.js';
 import { formatAddr } from './addr.js';
+
+/** READABLE_EVENT_VERSIONS as a table: valid(i) is on every hot path */
+const readableVersion = new Uint8Array(256);
+for (const v of READABLE_EVENT_VERSIONS) readableVersion[v] = 1;
 
 export interface PacketHeaders {
   family: 4 | 6;
@@ -44,6 +50,9 @@ export interface PacketEvent {
   inner?: PacketHeaders;
   /** on IPVS NAT transmit: the virtual service, the real server it chose and the fwmark */
   ipvs?: { virtual: PacketHeaders; real: PacketHeaders; fwmark: number };
+  /** the packet's bytes from its IP header on, when captured (--snaplen, or a pcap's packet).
+   * event(i) leaves it out (EventBatch.payload(i) has it); encode.ts writes it */
+  payload?: Uint8Array;
 }
 
 /** A connection tuple as numbers (EventBatch.readTuple); word 0 is 0 for "none". */
@@ -59,24 +68,29 @@ export class EventBatch {
   readonly unknown: number = 0;
   private readonly dv: DataView;
   private readonly bytes: Uint8Array;
+  /** --snaplen bytes of every record, in record order (empty when none were captured) */
+  private readonly payloadBuf: Uint8Array;
+  /** payloadStart[i]: where record i's bytes start in payloadBuf; built at first use */
+  private payloadStart?: Uint32Array;
 
-  constructor(buf: Uint8Array, count?: number) {
+  constructor(buf: Uint8Array, count?: number, payload?: Uint8Array) {
     // a plain Uint8Array view: Buffer's own subarray() is several times slower
     this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.payloadBuf = payload ?? new Uint8Array(0);
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const whole = Math.floor(buf.byteLength / RECORD_SIZE);
     this.length = count === undefined ? whole : Math.min(count, whole);
     let unknown = 0;
     for (let i = 0; i < this.length; i++) {
       const o = i * RECORD_SIZE;
-      if (buf[o + Off.type] !== EventType.PACKET || buf[o + Off.version] !== EVENT_VERSION) unknown++;
+      if (buf[o + Off.type] !== EventType.PACKET || !readableVersion[buf[o + Off.version]]) unknown++;
     }
     this.unknown = unknown;
   }
 
   valid(i: number): boolean {
     const o = i * RECORD_SIZE;
-    return this.bytes[o + Off.type] === EventType.PACKET && this.bytes[o + Off.version] === EVENT_VERSION;
+    return this.bytes[o + Off.type] === EventType.PACKET && readableVersion[this.bytes[o + Off.version]] === 1;
   }
   hook(i: number): number {
     return this.bytes[i * RECORD_SIZE + Off.hook];
@@ -221,6 +235,44 @@ export class EventBatch {
   /** the raw bytes of record i (a view, not a copy): for recordings */
   record(i: number): Uint8Array {
     return this.bytes.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
+  }
+
+  /** packet bytes captured after record i (--snaplen); 0 without (and in version-1 records) */
+  caplen(i: number): number {
+    return this.dv.getUint32(i * RECORD_SIZE + Off.caplen, true);
+  }
+
+  /** record i's packet bytes from its IP header on (a view), empty when none were captured */
+  payload(i: number): Uint8Array {
+    if (!this.payloadBuf.byteLength) return this.payloadBuf;
+    const start = this.payloadIndex()[i];
+    const end = Math.min(start + this.caplen(i), this.payloadBuf.byteLength);
+    return this.payloadBuf.subarray(Math.min(start, end), end);
+  }
+
+  /** every record's packet bytes, as the addon handed them over: what a recording stores */
+  rawPayload(): Uint8Array {
+    return this.payloadBuf;
+  }
+
+  /** the sum of every record's caplen: what rawPayload() must hold */
+  payloadLength(): number {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) n += this.caplen(i);
+    return n;
+  }
+
+  private payloadIndex(): Uint32Array {
+    if (!this.payloadStart) {
+      const idx = new Uint32Array(this.length);
+      let at = 0;
+      for (let i = 0; i < this.length; i++) {
+        idx[i] = at;
+        at += this.caplen(i);
+      }
+      this.payloadStart = idx;
+    }
+    return this.payloadStart;
   }
 
   event(i: number): PacketEvent {

@@ -60,6 +60,7 @@ export function encodeEvent(ev: PacketEvent, buf: Uint8Array, index: number, dv 
   dv.setUint32(o + Off.mark, ev.mark >>> 0, true);
   dv.setUint32(o + Off.drop_reason, ev.dropReason >>> 0, true);
   dv.setUint32(o + Off.aux, ev.aux >>> 0, true);
+  dv.setUint32(o + Off.caplen, ev.payload?.byteLength ?? 0, true);
   if (ev.hook === Hook.IPVS_NAT_XMIT && ev.ipvs) {
     // the connection's tuple as the kernel writes it: virtual service as the source side
     const c = ev.ipvs.real;
@@ -67,7 +68,22 @@ export function encodeEvent(ev: PacketEvent, buf: Uint8Array, index: number, dv 
   }
 }
 
-/** records for a list of events, ready for `new EventBatch(...)` */
+/** records and the payload buffer (every event's `payload`, in order) for a list of
+ * events, ready for `new EventBatch(records, undefined, payload)` */
+export function encodeEventsWithPayload(events: PacketEvent[]): { records: Uint8Array; payload: Uint8Array } {
+  const records = encodeEvents(events);
+  const payload = new Uint8Array(events.reduce((n, e) => n + (e.payload?.byteLength ?? 0), 0));
+  let at = 0;
+  for (const e of events) {
+    if (!e.payload) continue;
+    payload.set(e.payload, at);
+    at += e.payload.byteLength;
+  }
+  return { records, payload };
+}
+
+/** records for a list of events, ready for `new EventBatch(...)`; payloads are counted in
+ * each record's caplen but not carried (encodeEventsWithPayload carries them) */
 export function encodeEvents(events: PacketEvent[]): Uint8Array {
   const buf = new Uint8Array(events.length * RECORD_SIZE);
   const dv = new DataView(buf.buffer);

@@ -1,6 +1,6 @@
 // The in-kernel filter as the bytes of `struct mt_filter`, written into .rodata before
 // the programs load. Zero fields mean "any".
-import { FILTER_SIZE, FilterOff, MAX_NETNS, RECORD_SIZE } from './layout.js';
+import { FILTER_SIZE, FilterOff, MAX_NETNS, RECORD_SIZE, SNAPLEN_MAX } from './layout.js';
 import { parseCidr } from './addr.js';
 import { MeshTraceError } from '../errors.js';
 
@@ -26,7 +26,19 @@ export function protoNumber(p: string | number): number {
   return n;
 }
 
-export function encodeFilter(spec: FilterSpec, opts: { wakeupRecords?: number } = {}): Buffer {
+/** --snaplen's value, checked: undefined (not given) is 0, headers only */
+export function parseSnaplen(v: string | number | undefined): number {
+  if (v === undefined) return 0;
+  const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > SNAPLEN_MAX) {
+    throw new MeshTraceError('USAGE', `--snaplen must be a whole number of bytes from 0 to ${SNAPLEN_MAX}, not "${v}".`, {
+      hint: 'e.g. --snaplen 128 keeps the first 128 bytes of each packet from its IP header on; 0 (the default) keeps headers only.',
+    });
+  }
+  return n;
+}
+
+export function encodeFilter(spec: FilterSpec, opts: { wakeupRecords?: number; snaplen?: number } = {}): Buffer {
   const buf = Buffer.alloc(FILTER_SIZE);
   if (spec.port !== undefined) {
     if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) {
@@ -55,6 +67,7 @@ export function encodeFilter(spec: FilterSpec, opts: { wakeupRecords?: number } 
   buf.writeUInt32LE(netns.length, FilterOff.netns_count);
   netns.forEach((ino, i) => buf.writeUInt32LE(ino >>> 0, FilterOff.netns + 4 * i));
   buf.writeUInt32LE((opts.wakeupRecords ?? 256) * RECORD_SIZE, FilterOff.wakeup_bytes);
+  buf.writeUInt32LE(parseSnaplen(opts.snaplen), FilterOff.snaplen);
   return buf;
 }
 

@@ -1,8 +1,13 @@
 // The byte layout of `struct mt_event` (bpf/events.h), the one record every side agrees
 // on. test/unit/events-layout.test.ts pins each offset here to the C compiler's offsetof().
 
-export const EVENT_VERSION = 1;
+export const EVENT_VERSION = 2;
+/** the record versions this build reads: version 1's offset 52 was padding (always 0),
+ * which reads as caplen 0, so a version-1 recording decodes unchanged */
+export const READABLE_EVENT_VERSIONS: readonly number[] = [1, 2];
 export const RECORD_SIZE = 160;
+/** the most packet bytes --snaplen can ask for (bpf/events.h MT_SNAPLEN_MAX) */
+export const SNAPLEN_MAX = 1500;
 
 export const EventType = { PACKET: 1 } as const;
 
@@ -23,6 +28,8 @@ export const Off = {
   drop_reason: 40,
   vni: 44,
   aux: 48,
+  /** packet bytes that followed this record in the ring (version 2; 0 in version 1) */
+  caplen: 52,
   outer: 56,
   inner: 108,
 } as const;
@@ -63,6 +70,7 @@ export const FilterOff = {
   netns_count: 32,
   netns: 36,
   wakeup_bytes: 292,
+  snaplen: 296,
 } as const;
 export const FILTER_SIZE = 300;
 export const MAX_NETNS = 64;

@@ -21,6 +21,8 @@ export interface Dissected {
   srcMac?: string;
   /** a cheap fingerprint of the L4 payload: tells apart datagrams whose headers agree */
   payloadHash: number;
+  /** where the outer IP header starts in the frame */
+  l3?: number;
 }
 
 function fnv(b: Uint8Array, from: number, to: number): number {
@@ -136,6 +138,7 @@ export function dissect(linktype: number, d: Uint8Array): Dissected {
   const o = ip(d, l.off, l.ethertype);
   if (!o) return out;
   out.outer = o.h;
+  out.l3 = l.off;
   out.payloadHash = fnv(d, o.payload, Math.min(o.end, o.payload + 64));
   if (o.h.proto === 17 && o.h.l4 && VXLAN_PORTS.has(o.h.dport) && o.end >= o.payload + 8 && d[o.payload] & 0x08) {
     const vx = o.payload;

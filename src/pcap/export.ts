@@ -4,6 +4,7 @@
 import type { Change, FlowRecord, Hop, Path } from '../correlate/model.js';
 import { packetBytes } from './synth.js';
 import type { PcapngWriter } from './pcapng-writer.js';
+import type { PayloadIndex } from './payloads.js';
 
 function changeText(c: Change): string {
   if (c.kind === 'VXLAN-encap') return `VXLAN encap vni ${c.vni} ${c.from} → ${c.to}`;
@@ -17,11 +18,13 @@ export function interfaceName(h: Hop): string {
   return `${h.node}/${h.netns}/${dev}`;
 }
 
-function exportPath(w: PcapngWriter, f: FlowRecord, dir: 'forward' | 'reply', p: Path, wallNs: (clockNs: number) => number): void {
+function exportPath(w: PcapngWriter, f: FlowRecord, dir: 'forward' | 'reply', p: Path, wallNs: (clockNs: number) => number, payloads?: PayloadIndex): void {
   let headers = p.packet;
   p.hops.forEach((h, i) => {
     if (h.headers) headers = h.headers;
-    const data = packetBytes(headers);
+    // the packet's own bytes when they were captured (--snaplen), else its headers rebuilt
+    const captured = payloads?.packet(h, headers);
+    const data = captured ?? packetBytes(headers);
     if (!data) return;
     const parts = [`flow ${f.id} ${dir} hop ${i + 1}/${p.hops.length}: ${h.where} ${h.what}`];
     if (h.latency_ns !== null && i > 0) parts.push(`+${(h.latency_ns / 1000).toFixed(1)}µs`);
@@ -29,11 +32,12 @@ function exportPath(w: PcapngWriter, f: FlowRecord, dir: 'forward' | 'reply', p:
     if (h.drop_reason) parts.push(`dropped: ${h.drop_reason}`);
     if (i === p.hops.length - 1) parts.push(`path ${p.end}`);
     const iface = w.iface(interfaceName(h), h.where);
-    w.packet(iface, wallNs(h.t_ns), data, headers.len, parts.join('; '));
+    w.packet(iface, wallNs(h.t_ns), data, Math.max(headers.len, data.byteLength), parts.join('; '));
   });
 }
 
-export function exportFlow(w: PcapngWriter, f: FlowRecord, wallNs: (clockNs: number) => number): void {
-  if (f.forward) exportPath(w, f, 'forward', f.forward, wallNs);
-  if (f.reply) exportPath(w, f, 'reply', f.reply, wallNs);
+/** payloads: the --snaplen bytes seen so far; a hop whose event carried them is exported as them */
+export function exportFlow(w: PcapngWriter, f: FlowRecord, wallNs: (clockNs: number) => number, payloads?: PayloadIndex): void {
+  if (f.forward) exportPath(w, f, 'forward', f.forward, wallNs, payloads);
+  if (f.reply) exportPath(w, f, 'reply', f.reply, wallNs, payloads);
 }

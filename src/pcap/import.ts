@@ -5,6 +5,7 @@
 // and a fingerprint of the payload), seen again within a short window.
 import { basename, extname } from 'node:path';
 import { Hook } from '../events/hooks.js';
+import { SNAPLEN_MAX } from '../events/layout.js';
 import type { PacketEvent, PacketHeaders } from '../events/decode.js';
 import type { Namer } from '../correlate/namer.js';
 import type { Resolver, ResolvedDevice } from '../topology/resolver.js';
@@ -150,6 +151,8 @@ export class PcapImport {
       aux: 0,
       outer: d.outer,
       ...(d.vni !== undefined && d.inner ? { vni: d.vni, inner: d.inner } : {}),
+      // the packet's bytes from its IP header on, as --snaplen would have kept them
+      ...(d.l3 !== undefined ? { payload: p.data.subarray(d.l3, d.l3 + SNAPLEN_MAX) } : {}),
     };
   }
 

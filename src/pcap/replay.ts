@@ -2,7 +2,7 @@
 // layout, so --port/--host/--proto filter them exactly as a recording's), and a clock tick
 // every 100 ms of capture time, as the live tool ticks.
 import { EventBatch, type PacketEvent } from '../events/decode.js';
-import { encodeEvents } from '../events/encode.js';
+import { encodeEventsWithPayload } from '../events/encode.js';
 import type { FlowPipeline } from '../correlate/pipeline.js';
 import type { PcapImport } from './import.js';
 
@@ -12,14 +12,17 @@ const TICK_NS = 100e6;
 export function replayPcap(
   imp: PcapImport,
   pipeline: FlowPipeline,
-  opts: { stop?: () => boolean; progress?: (position: number, events: number) => void } = {},
+  opts: { stop?: () => boolean; progress?: (position: number, events: number) => void; onBatch?: (b: EventBatch) => void } = {},
 ): { events: number; damage?: unknown } {
   let events = 0;
   let nextTick = 0;
   const pending: PacketEvent[] = [];
   const flushBatch = () => {
     if (!pending.length) return;
-    pipeline.batch(new EventBatch(encodeEvents(pending)), 'pcap');
+    const { records, payload } = encodeEventsWithPayload(pending);
+    const b = new EventBatch(records, undefined, payload);
+    opts.onBatch?.(b);
+    pipeline.batch(b, 'pcap');
     events += pending.length;
     pending.length = 0;
   };

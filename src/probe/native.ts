@@ -47,7 +47,8 @@ export interface NativeSession {
   attachBatch(jobs: AttachJob[]): Promise<AttachResult[]>;
   detach(ids: number | number[]): void;
   linkCount(): number;
-  start(onBatch: (buf: Buffer, records: number) => void, onEnd: () => void, maxQueuedBatches?: number): void;
+  /** payload: the --snaplen bytes that followed the batch's records, in record order (absent when none did) */
+  start(onBatch: (buf: Buffer, records: number, payload?: Buffer) => void, onEnd: () => void, maxQueuedBatches?: number): void;
   counters(): NativeCounters;
   benchProduce(total: number, chunk: number, window: number): Promise<{ produced: number; dropped: number }>;
   close(): void;
@@ -82,6 +83,7 @@ export interface RecordLayout {
   filter: Record<string, number>;
   filterSize: number;
   maxNetns: number;
+  snaplenMax: number;
 }
 
 export interface NativeAddon {

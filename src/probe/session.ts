@@ -25,6 +25,8 @@ export interface DeviceRef {
 
 export interface ProbeSessionOptions {
   filter?: FilterSpec;
+  /** --snaplen: packet bytes (from the IP header on) captured after each record; 0 = headers only */
+  snaplen?: number;
   /** hook point ids to use (default: all of HOOK_POINTS) */
   hooks?: string[];
   /** rungs switched off: 'fentry', 'tcx', or 'veth-xmit:fentry' */
@@ -143,7 +145,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   /** Checks privileges and BTF, picks the rungs, loads, attaches everywhere, starts the stream. */
   static async open(opts: ProbeSessionOptions = {}): Promise<ProbeSession> {
     // bad filters are the user's mistake: say so before anything touches the kernel
-    const rodata = encodeFilter(opts.filter ?? {}, { wakeupRecords: Math.max(1, Math.floor((opts.batchRecords ?? 1024) / 4)) });
+    const rodata = encodeFilter(opts.filter ?? {}, { wakeupRecords: Math.max(1, Math.floor((opts.batchRecords ?? 1024) / 4)), snaplen: opts.snaplen });
     const facts = opts.facts ?? readKernelFacts();
     requireTracingPrerequisites(facts);
     const addon = loadAddon();
@@ -252,8 +254,8 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
 
   private startStream(): void {
     this.native.start(
-      (buf, records) => {
-        const b = new EventBatch(buf, records);
+      (buf, records, payload) => {
+        const b = new EventBatch(buf, records, payload);
         this.unknownRecords += b.unknown;
         this.queue.push(b);
       },

@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBatch, type PacketEvent } from '../../src/events/decode.js';
-import { encodeEvents } from '../../src/events/encode.js';
+import { encodeEvents, encodeEventsWithPayload } from '../../src/events/encode.js';
 import { Hook } from '../../src/events/hooks.js';
 import { ReplayFilter } from '../../src/events/replay-filter.js';
 import { CaptureWriter } from '../../src/capture/writer.js';
@@ -110,6 +110,64 @@ describe('event records', () => {
 });
 
 describe('capture files', () => {
+  it('carry --snaplen bytes: the payload comes back record by record, and the header says the snaplen', () => {
+    const p = join(dir, 'snaplen.mtrace');
+    const evs = connection(0x300, 3e9, 40002).flat();
+    // every other event carries bytes (of different lengths), the rest none
+    const withBytes = evs.map((e, i) => (i % 2 ? e : { ...e, payload: Uint8Array.from({ length: 20 + i }, (_v, k) => (i * 7 + k) & 0xff) }));
+    const { records, payload } = encodeEventsWithPayload(withBytes);
+    const w = CaptureWriter.create(p, header({ snaplen: 64 }));
+    w.batch('local', records, withBytes.length, payload);
+    w.batch('local', encodeEvents(evs), evs.length); // a batch without bytes
+    w.close();
+    const r = new CaptureReader(p);
+    try {
+      expect(r.header.snaplen).toBe(64);
+      const batches = [...r.items()].filter((it) => it.kind === 'batch').map((it) => (it as { batch: { records: Uint8Array; count: number; payload?: Uint8Array } }).batch);
+      const b = new EventBatch(batches[0].records, batches[0].count, batches[0].payload);
+      withBytes.forEach((e, i) => {
+        expect(b.caplen(i)).toBe(e.payload?.byteLength ?? 0);
+        expect([...b.payload(i)]).toEqual([...(e.payload ?? [])]);
+      });
+      expect(batches[1].payload?.byteLength ?? 0).toBe(0);
+    } finally {
+      r.close();
+    }
+  });
+
+  it('refuse a batch whose payload is not the sum of its records\' caplen, naming the offset', () => {
+    const p = join(dir, 'short-payload.mtrace');
+    const evs = connection(0x400, 3e9, 40003).flat().map((e) => ({ ...e, payload: new Uint8Array(10) }));
+    const { records, payload } = encodeEventsWithPayload(evs);
+    const w = CaptureWriter.create(p, header({ snaplen: 10 }));
+    w.batch('local', records, evs.length, payload.subarray(1));
+    w.close();
+    const r = new CaptureReader(p);
+    try {
+      const e = thrown(() => [...r.items()]);
+      expect(e.message).toMatch(new RegExp(`damaged at byte \\d+: a batch whose records announce ${evs.length * 10} bytes of packet payload holds ${evs.length * 10 - 1}`));
+    } finally {
+      r.close();
+    }
+  });
+
+  it('of event version 1 (before caplen) still replay: test/fixtures/lab-request.mtrace', () => {
+    const r = new CaptureReader(join(__dirname, '..', 'fixtures', 'lab-request.mtrace'));
+    try {
+      expect(r.header.eventVersion).toBe(1);
+      let events = 0;
+      for (const it of r.items()) if (it.kind === 'batch') {
+        const b = new EventBatch(it.batch.records, it.batch.count, it.batch.payload);
+        expect(b.unknown).toBe(0);
+        expect(b.payloadLength()).toBe(0);
+        events += b.length;
+      }
+      expect(events).toBeGreaterThan(0);
+    } finally {
+      r.close();
+    }
+  });
+
   it('are written with mode 0600, even over an existing file', () => {
     const p = join(dir, 'mode.mtrace');
     writeFileSync(p, 'old');
@@ -209,8 +267,8 @@ describe('damaged capture files', () => {
     const e = thrown(() => new CaptureReader(p));
     expect(e.message).toMatch(/is capture format version 9; this mesh-trace reads version 1/);
     expect(e.hint).toMatch(/9\.0\.0/);
-    const q = join(dir, 'ev2.mtrace');
-    CaptureWriter.create(q, header({ eventVersion: 2 })).close();
-    expect(thrown(() => new CaptureReader(q)).message).toMatch(/event records of layout version 2/);
+    const q = join(dir, 'ev3.mtrace');
+    CaptureWriter.create(q, header({ eventVersion: 3 })).close();
+    expect(thrown(() => new CaptureReader(q)).message).toMatch(/event records of layout version 3/);
   });
 });

@@ -112,4 +112,24 @@ describe('decoding a batch of records', () => {
     const buf = concat(vxlan, v6).subarray(0, RECORD_SIZE + 10);
     expect(decodeBatch(buf)).toHaveLength(1);
   });
+
+  it('reads version-2 records and their --snaplen bytes by index (caplen prefix sums)', () => {
+    const withBytes = (n: number) =>
+      record((dv, b) => {
+        b[Off.version] = 2;
+        dv.setUint32(Off.caplen, n, true);
+      });
+    const payload = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // record 0 owns 4 bytes, record 1 (version 1: offset 52 was padding) none, record 2 five
+    const b = new EventBatch(concat(withBytes(4), vxlan, withBytes(5)), undefined, payload);
+    expect(b.unknown).toBe(0);
+    expect([b.caplen(0), b.caplen(1), b.caplen(2)]).toEqual([4, 0, 5]);
+    expect([...b.payload(0)]).toEqual([1, 2, 3, 4]);
+    expect(b.payload(1).byteLength).toBe(0);
+    expect([...b.payload(2)]).toEqual([5, 6, 7, 8, 9]);
+    expect(b.payloadLength()).toBe(9);
+    expect(b.rawPayload()).toBe(payload);
+    // a batch without a payload buffer (headers only) answers empty views
+    expect(new EventBatch(concat(vxlan)).payload(0).byteLength).toBe(0);
+  });
 });

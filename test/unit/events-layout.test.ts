@@ -2,7 +2,7 @@
 // for bpf/events.h (read from the addon, compiled from the same header).
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { EVENT_VERSION, FILTER_SIZE, FilterOff, HEADERS_SIZE, HdrOff, MAX_NETNS, Off, RECORD_SIZE } from '../../src/events/layout.js';
+import { EVENT_VERSION, FILTER_SIZE, FilterOff, HEADERS_SIZE, HdrOff, MAX_NETNS, Off, RECORD_SIZE, SNAPLEN_MAX } from '../../src/events/layout.js';
 import { addonPath, loadAddon } from '../../src/probe/native.js';
 
 describe.skipIf(!existsSync(addonPath()))('bpf/events.h layout', () => {
@@ -14,6 +14,7 @@ describe.skipIf(!existsSync(addonPath()))('bpf/events.h layout', () => {
     expect(HEADERS_SIZE).toBe(c!.headersSize);
     expect(FILTER_SIZE).toBe(c!.filterSize);
     expect(MAX_NETNS).toBe(c!.maxNetns);
+    expect(SNAPLEN_MAX).toBe(c!.snaplenMax);
   });
   it('puts every event field where C does', () => {
     expect(Off).toEqual(c!.event);

@@ -87,16 +87,48 @@ function replayAny(path: string, kind: 'capture' | 'pcap'): 'ok' | 'error' {
   }
 }
 
+/** the lab's recording again, as if made with --snaplen 64: each record followed by 0-64
+ * bytes (an IP header and a little TCP payload), so the payload checks get fuzzed too */
+function withPayload(): Uint8Array {
+  const path = join(dir, 'snaplen-src.mtrace');
+  const reader = new CaptureReader(fx('lab-request.mtrace'));
+  const items = [...reader.items()];
+  const w = CaptureWriter.create(path, { ...reader.header, eventVersion: 2, snaplen: 64 });
+  reader.close();
+  let k = 0;
+  for (const it of items) {
+    if (it.kind === 'topology') w.topology(it.snapshot, it.monotonicNs);
+    else if (it.kind === 'tick') w.tick(it.tick.clock, it.tick.nowNs);
+    else if (it.kind === 'batch') {
+      const recs = Buffer.from(it.batch.records);
+      const parts: Buffer[] = [];
+      for (let i = 0; i < it.batch.count; i++) {
+        const n = (k++ * 13) % 65;
+        recs[i * 160 + 1] = 2;
+        recs.writeUInt32LE(n, i * 160 + 52);
+        const bytes = Buffer.alloc(n, 0x61);
+        if (n >= 20) bytes[0] = 0x45;
+        parts.push(bytes);
+      }
+      w.batch(it.batch.clock, recs, it.batch.count, Buffer.concat(parts));
+    } else if (it.kind === 'counters') w.counters(it.counters);
+    else if (it.kind === 'end') w.end(it.end.monotonicNs, it.end.reason, it.end.counters);
+  }
+  w.close();
+  return readFileSync(path);
+}
+
 const CASES = Number(process.env.MESH_TRACE_FUZZ_CASES ?? 1500);
 
 describe('fuzz: damaged inputs end in flows or one clear error', () => {
   for (const [name, kind] of [
     ['lab-request.mtrace', 'capture'],
+    ['snaplen', 'capture'],
     ['lab-underlay.pcap', 'pcap'],
     ['lab-eth0-eth1.pcapng', 'pcap'],
   ] as const) {
     it(`${CASES} mutations of ${name}`, () => {
-      const src = readFileSync(fx(name));
+      const src = name === 'snaplen' ? withPayload() : readFileSync(fx(name));
       const seen = { ok: 0, error: 0 };
       const path = join(dir, name);
       for (let i = 0; i < CASES; i++) {

@@ -4,15 +4,17 @@
 import type { Command } from 'commander';
 import { PcapngWriter } from '../../pcap/pcapng-writer.js';
 import { exportFlow } from '../../pcap/export.js';
+import { PayloadIndex } from '../../pcap/payloads.js';
 import { inputKind } from '../../capture/sniff.js';
 import { MeshTraceError } from '../../errors.js';
 import { readVersion } from '../../version.js';
-import { addCaptureOptions, positiveNumber } from '../capture-options.js';
+import { addCaptureOptions, addSnaplenOption, positiveNumber } from '../capture-options.js';
 import { addFlowFilterOptions } from '../flow-options.js';
 import { runLiveFlows, type LiveFlowOptions } from '../live-flows.js';
 import { action } from '../run-action.js';
 import { eventFilter, replayPcaps, replayRecording } from './replay.js';
 import type { FlowRecord } from '../../correlate/index.js';
+import type { EventBatch } from '../../events/decode.js';
 
 interface ExportOptions extends LiveFlowOptions {
   pcapng: string;
@@ -22,7 +24,7 @@ interface ExportOptions extends LiveFlowOptions {
 }
 
 export function registerExport(program: Command): void {
-  addFlowFilterOptions(
+  addSnaplenOption(addFlowFilterOptions(
     addCaptureOptions(
       program
         .command('export')
@@ -31,7 +33,7 @@ export function registerExport(program: Command): void {
         .option('--from <file...>', 'a capture (mesh-trace record) or pcap/pcapng files, instead of tracing live'),
       'flows',
     ),
-  )
+  ))
     .option('--topology <file>', 'pcap input: name devices from this topology')
     .option('--map <iface=node/netns/device...>', 'pcap input: the device an interface is', [])
     .addHelpText(
@@ -48,15 +50,23 @@ Examples:
         const flowTimeout = positiveNumber(opts.flowTimeout, '--flow-timeout')!;
         const spec = eventFilter(opts);
         const kinds = opts.from?.map(inputKind);
+        if (opts.from && opts.snaplen !== undefined) {
+          throw new MeshTraceError('USAGE', '--snaplen is for live export; a recording keeps the bytes it was recorded with.', {
+            hint: 'Record with `mesh-trace record --snaplen N`, then export that recording.',
+          });
+        }
         const w = new PcapngWriter(opts.pcapng, `mesh-trace ${readVersion()}`);
         let flows = 0;
+        // packet bytes captured with --snaplen (live, or in the recording): hops become them
+        const payloads = new PayloadIndex();
+        const onBatch = (b: EventBatch) => payloads.add(b);
         const sink = (f: FlowRecord, wall: (ns: number) => number) => {
           flows++;
-          exportFlow(w, f, wall);
+          exportFlow(w, f, wall, payloads);
         };
         try {
-          const common = { count, flowTimeoutNs: flowTimeout * 1e9, flows: { container: opts.container, service: opts.service, netns: opts.netns }, spec, sink };
-          if (!opts.from) await runLiveFlows({ ...opts, sink }, true);
+          const common = { count, flowTimeoutNs: flowTimeout * 1e9, flows: { container: opts.container, service: opts.service, netns: opts.netns }, spec, sink, onBatch };
+          if (!opts.from) await runLiveFlows({ ...opts, sink, onBatch }, true);
           else if (kinds!.includes('capture')) {
             if (opts.from.length > 1) throw new MeshTraceError('USAGE', 'Export one mesh-trace capture at a time.');
             replayRecording(opts.from[0], common, !!(opts.container || opts.service || opts.netns));

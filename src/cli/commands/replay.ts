@@ -20,6 +20,7 @@ import type { FlowRecord } from '../../correlate/index.js';
 import { inputKind, loadTopology } from '../../capture/sniff.js';
 import { PcapImport } from '../../pcap/import.js';
 import { replayPcap } from '../../pcap/replay.js';
+import type { EventBatch } from '../../events/decode.js';
 
 interface ReplayOptions {
   port?: string;
@@ -94,6 +95,8 @@ export interface Common {
   flowTimeoutNs: number;
   flows: FlowFilterSpec;
   spec: FilterSpec;
+  /** export: sees every batch before the pipeline does (to keep --snaplen bytes) */
+  onBatch?: (b: EventBatch) => void;
 }
 
 export function replayRecording(file: string, o: Common, wantsTopology: boolean): void {
@@ -102,7 +105,7 @@ export function replayRecording(file: string, o: Common, wantsTopology: boolean)
     const h = reader.header;
     const wall = (mono: number) => h.clock.wallNs + (mono - h.clock.monotonicNs);
     const { pipeline, output, run, done } = replayRun(o, reader.size, wall, { dropReason: dropReasonsFrom(h.dropReasons ?? {}) });
-    const r = replayCapture(reader, pipeline, run);
+    const r = replayCapture(reader, pipeline, { ...run, onBatch: o.onBatch });
     done();
     const c = r.counters;
     const tail = `${c ? '' : ' (the recording holds no loss counters)'}; recorded on ${h.host} (${h.kernel}) by mesh-trace ${h.toolVersion}`;
@@ -164,7 +167,7 @@ export function replayPcaps(files: string[], o: Common, opts: { topology?: strin
     const dropReason = (n: number) => `reason ${n}`;
     const { pipeline, output, run, done } = replayRun(o, imp.size, (ns) => imp.wallNs(ns), { dropReason, namer: imp.namer(dropReason) });
     if (topology) pipeline.topology(topology);
-    const r = replayPcap(imp, pipeline, run);
+    const r = replayPcap(imp, pipeline, { ...run, onBatch: o.onBatch });
     done();
     const skipped = imp.skipped ? `; ${imp.skipped} packets without IP headers (ARP, …) left out` : '';
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), undefined, `; ${imp.packets} packets in ${files.length} file${files.length === 1 ? '' : 's'}${skipped}`));

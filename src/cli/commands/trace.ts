@@ -18,6 +18,7 @@ export function registerTrace(program: Command): void {
   )
     .option('--json', 'NDJSON: one flow record per line (schema: docs/flows.md)')
     .option('-w, --record <file>', 'also record everything to a capture file (replay it with `mesh-trace replay FILE`)')
+    .option('--snaplen <bytes>', 'with -w: also record the first bytes of each packet, from its IP header on (default 0: headers only)')
     .addHelpText(
       'after',
       `
