@@ -25,6 +25,8 @@ interface Captured {
   caplen: number;
   len: number;
   bytes: Uint8Array;
+  /** the record's outer source address, first two bytes */
+  src: number[];
 }
 
 function readRecording(path: string): { snaplen: number; events: Captured[] } {
@@ -34,7 +36,7 @@ function readRecording(path: string): { snaplen: number; events: Captured[] } {
     for (const it of r.items()) {
       if (it.kind !== 'batch') continue;
       const b = new EventBatch(it.batch.records, it.batch.count, it.batch.payload);
-      for (let i = 0; i < b.length; i++) events.push({ hook: b.hook(i), flags: b.flags(i), caplen: b.caplen(i), len: b.len(i), bytes: b.payload(i) });
+      for (let i = 0; i < b.length; i++) events.push({ hook: b.hook(i), flags: b.flags(i), caplen: b.caplen(i), len: b.len(i), bytes: b.payload(i), src: [...b.addr(i, false, 'saddr').subarray(0, 2)] });
     }
     return { snaplen: r.header.snaplen, events };
   } finally {
@@ -99,7 +101,10 @@ s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b${JSON.stringify(U
     const { snaplen, events } = readRecording(withBytes);
     expect(snaplen).toBe(64);
     expect(statSync(withBytes).mode & 0o777).toBe(0o600);
-    const ip = events.filter((e) => !(e.flags & Flag.NO_L3));
+    // the test's own packets, by the record's headers: the namespaces' IPv6 neighbour
+    // discovery can reuse a followed skb's address before its free is seen, and is then
+    // followed too (as live tracing would show it)
+    const ip = events.filter((e) => !(e.flags & (Flag.NO_L3 | Flag.IPV6)) && e.src[0] === 10 && e.src[1] === 81);
     expect(ip.length).toBeGreaterThan(10);
     for (const e of ip) {
       expect(e.caplen).toBe(e.bytes.byteLength);
