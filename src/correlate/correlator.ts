@@ -1,7 +1,7 @@
 // Events → journeys → flows → flow records. Pure: time only moves with the timestamps it is
 // given (events, and advance(now) from the source), so a recording replays to the same
 // records. Every table is bounded and every eviction is counted.
-import { EventBatch, type PacketEvent, type PacketHeaders } from '../events/decode.js';
+import { EventBatch, type PacketEvent } from '../events/decode.js';
 import { encodeEvents } from '../events/encode.js';
 import { RecordLog } from '../events/record-log.js';
 import { MeshTraceError } from '../errors.js';
@@ -13,7 +13,8 @@ import { assignDirections, closedBothWays, timeOrder } from './direction.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
 import type { Namer } from './namer.js';
 import { protoName } from '../events/proto.js';
-import { datagramKey, directedKey, l3View, vxlanKey } from './tuple.js';
+import { l3View, vxlanKey } from './tuple.js';
+import { keyText } from '../events/tuple-key.js';
 
 export interface CorrelatorOptions {
   namer: Namer;
@@ -97,7 +98,7 @@ export class Correlator {
     const clockNo = this.clockNumber(clock);
     for (let i = 0; i < b.length; i++) {
       if (!b.valid(i) || (select && !select(i))) continue;
-      this.one(b, i, clock, JourneyTable.key(clockNo, b.skbKey(i)));
+      this.one(b, i, clock, clockNo, JourneyTable.key(clockNo, b.skbKey(i)));
     }
   }
 
@@ -115,7 +116,7 @@ export class Correlator {
     return n;
   }
 
-  private one(b: EventBatch, i: number, clock: string, key: number): void {
+  private one(b: EventBatch, i: number, clock: string, clockNo: number, key: number): void {
     this.events++;
     const hook = b.hook(i);
     const ip = b.hasView(i);
@@ -134,6 +135,7 @@ export class Correlator {
         j.add(free.batch(), 0, this.o.maxEventsPerJourney);
       }
     }
+    if (hook === Hook.CONSUME) this.mayRelease(j);
     const proto = ip ? b.viewProto(i) : -1;
     if (!ip || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
       if (j.flow) j.flow.touch(j);
@@ -146,8 +148,7 @@ export class Correlator {
       j.flow?.touch(j);
       return;
     }
-    const view = b.viewHeaders(i)!;
-    const dkey = directedKey(view);
+    const dkey = b.tupleKey(i);
     b.readTuple(i, j.lastTuple);
     j.lastKey = dkey;
     if (hook !== Hook.IPVS_NAT_XMIT) j.sawKey(dkey, ts);
@@ -157,17 +158,32 @@ export class Correlator {
     }
     const first = j.keys.size === 0;
     j.keys.add(dkey);
-    this.noteDatagram(j, ts, view, first);
-    if (first && view.proto === 6) j.tcpFlags = view.tcpFlags;
+    this.noteDatagram(j, ts, b.datagramKey(i, clockNo), first);
+    if (first && proto === 6) j.tcpFlags = b.viewTcpFlags(i);
     this.flows.link(j, dkey);
-    if (first) j.flow!.noteTcpFlags(j);
+    if (first) {
+      j.flow!.noteTcpFlags(j);
+      j.flow!.noteFirst(dkey, j);
+    }
+  }
+
+  /** At its free, a journey whose records no flow record will read lets go of them: not a
+   * drop, not a clone or a clone's parent, not through a tunnel (whose other side is
+   * searched for), and a later packet than another that started with the same tuple —
+   * that one, not this, is its direction's first packet, the only one whose hops are
+   * built. Long flows then keep a summary per packet, not its events. */
+  private mayRelease(j: Journey): void {
+    const f = j.flow;
+    if (!f || j.released || j.sawDrop || j.parent || j.clones || j.sawTunnel) return;
+    const k = j.firstKey();
+    const y = k === undefined ? undefined : f.firstByKey.get(k);
+    if (y && y !== j && !y.parent && y.firstTs < j.firstTs && y.firstKey() === k) j.release();
   }
 
   /** A new skb carrying the very datagram another live skb carries is its clone (a bridge
    * flooding, a tap). Every form a journey takes (after each rewrite) is remembered, since a
    * bridge can flood after a DNAT. */
-  private noteDatagram(j: Journey, ts: number, view: PacketHeaders, first: boolean): void {
-    const dk = `${j.clock}|${datagramKey(view)}`;
+  private noteDatagram(j: Journey, ts: number, dk: string, first: boolean): void {
     const other = this.datagrams.get(dk);
     const alive = other && other !== j && other.firstTs <= ts && (other.endTs === undefined || ts - other.endTs < CLONE_WINDOW_NS);
     if (first && alive) {
@@ -317,7 +333,7 @@ export class Correlator {
       reply,
       drops: [...drops.values()],
       tuples: tuples.map((k) => {
-        const [proto, rest] = k.split('|');
+        const [proto, rest] = keyText(k).split('|');
         return `${protoName(Number(proto))} ${rest.replace('>', ' > ')}`;
       }),
     };

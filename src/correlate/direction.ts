@@ -3,7 +3,7 @@
 // unless it is a SYN-ACK; a later packet seen with a tuple the forward packets had goes
 // forward, one seen with such a tuple reversed is a reply.
 import type { Journey } from './journey.js';
-import { reverseKey } from './tuple.js';
+import { reverseKey } from '../events/tuple-key.js';
 
 const SYN = 0x02;
 const ACK = 0x10;

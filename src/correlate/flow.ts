@@ -3,7 +3,7 @@
 // both the tuple before and after each rewrite, and the reply, seen with the rewritten
 // tuples reversed, lands in the same flow.
 import type { Journey } from './journey.js';
-import { canonicalKey } from './tuple.js';
+import { canonicalKey } from '../events/tuple-key.js';
 
 const FIN = 0x01;
 const RST = 0x04;
@@ -18,6 +18,8 @@ export class Flow {
   fins = 0;
   reset = false;
   evicted = false;
+  /** the earliest journey that started with each directed key */
+  readonly firstByKey = new Map<string, Journey>();
   /** journeys before this index hold their own copies of their records */
   compactedTo = 0;
 
@@ -32,6 +34,12 @@ export class Flow {
   touch(j: Journey): void {
     if (j.firstTs < this.firstTs) this.firstTs = j.firstTs;
     if (j.lastTs > this.lastTs) this.lastTs = j.lastTs;
+  }
+
+  /** j started with directed key k */
+  noteFirst(k: string, j: Journey): void {
+    const known = this.firstByKey.get(k);
+    if (!known || j.firstTs < known.firstTs) this.firstByKey.set(k, j);
   }
 
   noteTcpFlags(j: Journey): void {
@@ -91,6 +99,7 @@ export class FlowTable {
       keep.keys.add(k);
     }
     for (const j of gone.journeys) keep.add(j);
+    for (const [k, j] of gone.firstByKey) keep.noteFirst(k, j);
     keep.fins += gone.fins;
     keep.reset ||= gone.reset;
     this.live.delete(gone);

@@ -66,6 +66,8 @@ export class Journey {
   private sorted = true;
   private lastAddedTs = -Infinity;
   private decoded: PacketEvent[] | undefined;
+  /** its records were let go of (a later packet of a flow whose first is known) */
+  released = false;
 
   constructor(
     readonly id: number,
@@ -112,6 +114,7 @@ export class Journey {
     }
     if (ts < this.lastAddedTs) this.sorted = false;
     this.lastAddedTs = ts;
+    if (this.released) return;
     if (this.log) this.log.append(b, i);
     else {
       this.inBatch.push(b);
@@ -127,12 +130,36 @@ export class Journey {
   /** Copies its records out of their batches, so that a journey of a long flow keeps 160
    * bytes per event alive rather than whole batches. Later events are appended to the copy. */
   compact(): void {
-    if (this.log) return;
+    if (this.log || this.released) return;
     const log = new RecordLog(this.atIndex.length);
     for (let k = 0; k < this.atIndex.length; k++) log.append(this.inBatch[k], this.atIndex[k]);
     this.log = log;
     this.inBatch = [];
     this.atIndex = [];
+  }
+
+  /** Lets go of its records: they will never be read (see Correlator.mayRelease). */
+  release(): void {
+    this.released = true;
+    this.inBatch = [];
+    this.atIndex = [];
+    this.log = undefined;
+    this.decoded = undefined;
+  }
+
+  /** the first directed key in time order */
+  firstKey(): string | undefined {
+    let best: string | undefined;
+    let bt = Infinity;
+    let bs = Infinity;
+    for (const [k, s] of this.sightings) {
+      if (s.ts < bt || (s.ts === bt && s.seq < bs)) {
+        best = k;
+        bt = s.ts;
+        bs = s.seq;
+      }
+    }
+    return best;
   }
 
   /** a directed key was seen at time ts (in arrival order); IPVS transmits do not count */

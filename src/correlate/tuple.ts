@@ -1,5 +1,6 @@
-// The keys a packet is known by: its connection tuple (directed and unordered) and its
-// identity as one IP datagram (what a clone or the other node's decapsulation shares).
+// The printed keys of decoded packets: a connection tuple, one IP datagram, a tunnel
+// crossing (what the other node's decapsulation shares). The correlator's hot path keys
+// records without printing them (EventBatch.tupleKey, events/tuple-key.ts).
 import type { PacketEvent, PacketHeaders } from '../events/decode.js';
 import { endpointText } from '../events/addr.js';
 
@@ -30,18 +31,6 @@ export function directedKey(h: PacketHeaders): string {
   return `${h.proto}|${srcText(h)}>${dstText(h)}`;
 }
 
-export function reverseKey(key: string): string {
-  const bar = key.indexOf('|');
-  const gt = key.indexOf('>', bar);
-  return `${key.slice(0, bar)}|${key.slice(gt + 1)}>${key.slice(bar + 1, gt)}`;
-}
-
-/** both directions of a connection share this key */
-export function canonicalKey(directed: string): string {
-  const rev = reverseKey(directed);
-  return directed < rev ? directed : rev;
-}
-
 /** one datagram: the same bytes seen on a clone, or before and after a tunnel */
 export function datagramKey(h: PacketHeaders): string {
   return `${directedKey(h)}|${h.ipId}|${h.ipLen}|${h.proto === 6 ? `${h.tcpSeq}|${h.tcpAck}|${h.tcpFlags}` : ''}`;
@@ -51,11 +40,4 @@ export function datagramKey(h: PacketHeaders): string {
 export function vxlanKey(ev: PacketEvent): string | undefined {
   if (ev.vni === undefined || !ev.outer || !ev.inner) return undefined;
   return `${ev.vni}|${directedKey(ev.outer)}|${datagramKey(ev.inner)}`;
-}
-
-/** Whether two headers can be the same TCP segment (NAT changes addresses, not these). */
-export function sameSegment(a: PacketHeaders, b: PacketHeaders): boolean {
-  if (a.proto !== b.proto) return false;
-  if (a.proto !== 6 || !a.l4 || !b.l4) return true;
-  return a.tcpSeq === b.tcpSeq && a.tcpFlags === b.tcpFlags;
 }

@@ -205,6 +205,45 @@ export class EventBatch {
     }
     t[9] = l4 ? this.dv.getUint32(o + HdrOff.sport, true) : 0;
   }
+  /** The packet's own directed tuple as a short flat string (tuple-key.ts reads it):
+   * family and whether ports were read, protocol, addresses as 16-bit words, ports. Equal
+   * keys ⇔ equal printed tuples, without printing anything. "" without IP. */
+  tupleKey(i: number): string {
+    const o = this.viewOff(i);
+    if (o < 0) return '';
+    const flags = this.flags(i);
+    const v6 = flags & Flag.ENCAP ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
+    const l4 = this.viewL4(i);
+    const head = (v6 ? 2 : 0) | (l4 ? 1 : 0);
+    const proto = this.bytes[o + HdrOff.proto];
+    const sp = l4 ? this.dv.getUint16(o + HdrOff.sport, true) : 0;
+    const dp = l4 ? this.dv.getUint16(o + HdrOff.dport, true) : 0;
+    const s = o + HdrOff.saddr;
+    const d = o + HdrOff.daddr;
+    const w = (at: number): number => this.dv.getUint16(at, false);
+    if (!v6) return String.fromCharCode(head, proto, w(s), w(s + 2), w(d), w(d + 2), sp, dp);
+    return String.fromCharCode(
+      head, proto,
+      w(s), w(s + 2), w(s + 4), w(s + 6), w(s + 8), w(s + 10), w(s + 12), w(s + 14),
+      w(d), w(d + 2), w(d + 4), w(d + 6), w(d + 8), w(d + 10), w(d + 12), w(d + 14),
+      sp, dp,
+    );
+  }
+
+  /** One datagram (tupleKey plus IP ID, length and TCP seq/ack/flags) on clock number
+   * `clock`: the same bytes seen on a clone, or before and after a tunnel. */
+  datagramKey(i: number, clock: number): string {
+    const o = this.viewOff(i);
+    if (o < 0) return '';
+    const id = this.dv.getUint16(o + HdrOff.ip_id, true);
+    const len = this.dv.getUint16(o + HdrOff.ip_len, true);
+    if (this.bytes[o + HdrOff.proto] !== 6) return String.fromCharCode(clock, id, len) + this.tupleKey(i);
+    const seq = this.dv.getUint32(o + HdrOff.tcp_seq, true);
+    const ack = this.dv.getUint32(o + HdrOff.tcp_ack, true);
+    const tail = String.fromCharCode(clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, this.bytes[o + HdrOff.tcp_flags]);
+    return tail + this.tupleKey(i);
+  }
+
   /** whether record i's tuple is the one in t (readTuple's) */
   sameTuple(i: number, t: Tuple): boolean {
     const o = this.viewOff(i);

@@ -1,0 +1,48 @@
+// Reading the short tuple keys EventBatch.tupleKey() writes: the reverse direction, the
+// key both directions share, and the text a person reads (`6|10.0.0.1:5000>10.0.0.2:80`).
+// Keys are flat strings of 16-bit codes, so the correlator hashes and compares them
+// without printing an address per packet; printing happens once, for a flow record.
+import { endpointText, formatAddr } from './addr.js';
+
+const V6 = 2;
+const L4 = 1;
+
+function words(k: string): number {
+  return k.charCodeAt(0) & V6 ? 8 : 2;
+}
+
+/** the same connection the other way */
+export function reverseKey(k: string): string {
+  const n = words(k);
+  const codes: number[] = [k.charCodeAt(0), k.charCodeAt(1)];
+  for (let i = 0; i < n; i++) codes.push(k.charCodeAt(2 + n + i));
+  for (let i = 0; i < n; i++) codes.push(k.charCodeAt(2 + i));
+  codes.push(k.charCodeAt(3 + 2 * n), k.charCodeAt(2 + 2 * n));
+  return String.fromCharCode(...codes);
+}
+
+/** both directions of a connection share this key */
+export function canonicalKey(k: string): string {
+  const r = reverseKey(k);
+  return k < r ? k : r;
+}
+
+function addrText(k: string, at: number, n: number): string {
+  const b = new Uint8Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const c = k.charCodeAt(at + i);
+    b[2 * i] = c >> 8;
+    b[2 * i + 1] = c & 0xff;
+  }
+  return formatAddr(b, 0, n === 8 ? 6 : 4);
+}
+
+/** `6|10.0.0.1:5000>10.0.0.2:80`, as directedKey() prints a decoded packet */
+export function keyText(k: string): string {
+  const n = words(k);
+  const family = n === 8 ? 6 : 4;
+  const l4 = !!(k.charCodeAt(0) & L4);
+  const src = endpointText(addrText(k, 2, n), family, k.charCodeAt(2 + 2 * n), l4);
+  const dst = endpointText(addrText(k, 2 + n, n), family, k.charCodeAt(3 + 2 * n), l4);
+  return `${k.charCodeAt(1)}|${src}>${dst}`;
+}
