@@ -52,6 +52,12 @@ export interface ProbeSessionOptions {
   tcMode?: 'auto' | 'tcx' | 'clsact';
   /** programs loaded besides the chosen rungs (benchmarks) */
   extraPrograms?: string[];
+  /**
+   * Benchmarks only: load and attach these programs in place of the named ones, e.g.
+   * { mt_tc_ingress: 'mt_floor_tc' } (bpf/floor.bpf.c), to measure the kernel's cost of
+   * the same attach points apart from ours.
+   */
+  stubPrograms?: Record<string, string>;
   facts?: KernelFacts;
   /** called for every problem that does not stop the session (a device that vanished...) */
   onWarning?: (w: MeshTraceError) => void;
@@ -155,7 +161,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     }
     const plan = chooseAll(hooks, facts, cachedRungProbe(nativeRungProbe(addon)), { disabled: opts.disabledRungs, forced: opts.forcedRungs });
     const programs = new Set<string>(opts.extraPrograms ?? []);
-    for (const c of plan) for (const p of c.chosen?.programs ?? []) programs.add(p);
+    for (const c of plan) for (const p of c.chosen?.programs ?? []) programs.add(opts.stubPrograms?.[p] ?? p);
 
     let native: NativeSession;
     try {
@@ -266,7 +272,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       if (!c.chosen || !['tp_btf', 'fentry', 'kprobe'].includes(c.chosen.kind)) continue;
       for (const prog of c.chosen.programs) {
         try {
-          this.native.attachTracing(prog);
+          this.native.attachTracing(this.program(prog));
         } catch (err) {
           throw nativeError(err as Error, `hook ${c.hook}`);
         }
@@ -277,7 +283,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   private tcRung(dir: 'ingress' | 'egress'): { kind: 'tcx' | 'clsact'; prog: string } | undefined {
     const c = this.plan.find((p) => p.hook === `device-${dir}`);
     if (!c?.chosen) return undefined;
-    return { kind: this.tcKind ?? (c.chosen.kind as 'tcx' | 'clsact'), prog: c.chosen.programs[0] };
+    return { kind: this.tcKind ?? (c.chosen.kind as 'tcx' | 'clsact'), prog: this.program(c.chosen.programs[0]) };
   }
 
   /** which tc mechanism devices get, decided once from how many there are at start */
@@ -300,6 +306,11 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   /** the tc mechanism devices were given ('tcx' or 'clsact'), once decided */
   tcMechanism(): string | undefined {
     return this.tcKind;
+  }
+
+  /** the program attached for `name`: itself, or its benchmark stand-in */
+  private program(name: string): string {
+    return this.opts.stubPrograms?.[name] ?? name;
   }
 
   private nfChosen(): boolean {
@@ -364,7 +375,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
         if (this.nfChosen()) {
           for (const pf of NFPROTO) {
             for (const p of NF_POINTS) {
-              jobs.push({ kind: 'netfilter', prog: p.prog, netns: state.ref.path, pf, hooknum: p.hooknum, priority: p.priority });
+              jobs.push({ kind: 'netfilter', prog: this.program(p.prog), netns: state.ref.path, pf, hooknum: p.hooknum, priority: p.priority });
               owners.push({ state });
             }
           }
