@@ -28,7 +28,7 @@ struct mt_skb {
 	__u16 protocol; /* be16 */
 	__u32 len;
 	__u32 mark;
-	__u32 ifindex;
+	__u32 ifindex; /* mt_rd_dev: only for packets worth the pointer chase */
 	__u32 netns;
 };
 
@@ -72,8 +72,6 @@ struct mt_l4 {
 
 static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 {
-	struct net_device *dev = skb->dev;
-
 	o->head = skb->head;
 	o->data = skb->data;
 	o->network_header = skb->network_header;
@@ -81,9 +79,15 @@ static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 	o->protocol = skb->protocol;
 	o->len = skb->len;
 	o->mark = skb->mark;
+	return 0;
+}
+
+static __always_inline void mt_rd_dev(struct sk_buff *skb, struct mt_skb *o)
+{
+	struct net_device *dev = skb->dev;
+
 	o->ifindex = dev ? dev->ifindex : 0;
 	o->netns = dev ? dev->nd_net.net->ns.inum : 0;
-	return 0;
 }
 
 static __always_inline int mt_rd_ip4(const void *p, struct mt_ip4 *o)
@@ -158,8 +162,6 @@ static __always_inline __u16 mt_rd_be16_at12(const void *p)
 
 static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-
 	o->head = BPF_CORE_READ(skb, head);
 	o->data = BPF_CORE_READ(skb, data);
 	o->network_header = BPF_CORE_READ(skb, network_header);
@@ -167,9 +169,15 @@ static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 	o->protocol = BPF_CORE_READ(skb, protocol);
 	o->len = BPF_CORE_READ(skb, len);
 	o->mark = BPF_CORE_READ(skb, mark);
+	return 0;
+}
+
+static __always_inline void mt_rd_dev(struct sk_buff *skb, struct mt_skb *o)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+
 	o->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
 	o->netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
-	return 0;
 }
 
 static __always_inline int mt_rd_ip4(const void *p, struct mt_ip4 *o)
