@@ -14,6 +14,8 @@ import { chooseAll, type LadderChoice } from './ladder.js';
 import { loadAddon, type AttachJob, type NativeAddon, type NativeLink, type NativeLinkEvent, type NativeLinkWatcher, type NativeSession } from './native.js';
 import { cachedRungProbe, nativeRungProbe } from './rung-probe.js';
 import { ClsactLedger } from './clsact-ledger.js';
+import { netfilterPresence } from './netfilter-presence.js';
+import { mapLimit } from '../topology/kernel.js';
 
 export interface DeviceRef {
   netns: number;
@@ -42,6 +44,17 @@ export interface ProbeSessionOptions {
   follow?: boolean;
   /** how often to look for new namespaces, ms (default 1000) */
   rescanMs?: number;
+  /**
+   * Which namespaces get netfilter links (the nat hook's netfilter rung): 'where-rules'
+   * (default) only those where netfilter has tables or IPVS services
+   * (netfilter-presence.ts), 'everywhere' every namespace. A namespace without rules is
+   * looked at again when its devices change and every `netfilterRecheckMs` while the
+   * session follows; a rewrite before its links arrive is still named from the device
+   * hooks around it, as on kernels without netfilter links.
+   */
+  netfilterLinks?: 'where-rules' | 'everywhere';
+  /** how often namespaces without rules are looked at again, ms (default 5000) */
+  netfilterRecheckMs?: number;
   /**
    * tc attach mechanism for devices. tcx links are owned by their fd (nothing survives a
    * SIGKILL) but each attach and detach waits for an RCU grace period under the global
@@ -86,6 +99,8 @@ interface NetnsState {
   key: number;
   ref: NetnsRef;
   nfLinks: number[];
+  /** netfilter links: wanted and asked for, not wanted yet (no rules), or being looked at */
+  nf: 'attached' | 'no-rules' | 'checking';
   devices: Map<number, { dev: DeviceRef; links: number[] }>;
 }
 
@@ -123,6 +138,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   private nextKey = 1;
   private watcher?: NativeLinkWatcher;
   private rescanTimer?: NodeJS.Timeout;
+  private nfRecheckTimer?: NodeJS.Timeout;
   private closed = false;
   private ended: Promise<void>;
   private endResolve!: () => void;
@@ -243,6 +259,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     if (this.closed) return this.ended;
     this.closed = true;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.nfRecheckTimer) clearInterval(this.nfRecheckTimer);
     this.watcher?.close();
     await this.pending.catch(() => undefined);
     this.native.close(); // joins the poll thread, destroys every link, flushes the last batch
@@ -317,6 +334,43 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     return this.plan.some((p) => p.hook === 'nat' && p.chosen?.kind === 'netfilter');
   }
 
+  /** the netfilter links of one namespace */
+  private nfJobs(state: NetnsState): AttachJob[] {
+    const jobs: AttachJob[] = [];
+    for (const pf of NFPROTO) {
+      for (const p of NF_POINTS) jobs.push({ kind: 'netfilter', prog: this.program(p.prog), netns: state.ref.path, pf, hooknum: p.hooknum, priority: p.priority });
+    }
+    return jobs;
+  }
+
+  /** Does this namespace get netfilter links now? Marks it so while looking. */
+  private async nfWanted(state: NetnsState): Promise<boolean> {
+    state.nf = 'checking';
+    let inUse = true; // everywhere, or when looking failed: as if rules existed
+    if ((this.opts.netfilterLinks ?? 'where-rules') === 'where-rules') {
+      inUse = await netfilterPresence(state.ref, { ipvs: this.facts.ipvsLoaded }).then((p) => p.inUse, () => true);
+    }
+    state.nf = inUse ? 'attached' : 'no-rules';
+    return inUse;
+  }
+
+  /** Namespaces that had no rules: attach their netfilter links once rules appear. */
+  private async recheckNetfilter(states: NetnsState[]): Promise<void> {
+    const todo = states.filter((st) => st.nf === 'no-rules' && this.namespaces.get(st.ref.inode) === st);
+    if (this.closed || !todo.length || !this.nfChosen()) return;
+    const wanted = await mapLimit(todo, 4, (st) => this.nfWanted(st));
+    const jobs: AttachJob[] = [];
+    const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
+    todo.forEach((st, i) => {
+      if (!wanted[i] || this.namespaces.get(st.ref.inode) !== st) return;
+      for (const j of this.nfJobs(st)) {
+        jobs.push(j);
+        owners.push({ state: st });
+      }
+    });
+    if (jobs.length) await this.enqueue(() => this.runJobs(jobs, owners));
+  }
+
   private deviceJobs(dev: DeviceRef): AttachJob[] {
     const jobs: AttachJob[] = [];
     for (const dir of ['ingress', 'egress'] as const) {
@@ -360,7 +414,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
           this.warn(nativeError(err as Error, `namespace ${ref.names[0] ?? ref.inode}`));
           continue;
         }
-        const state: NetnsState = { key, ref, nfLinks: [], devices: new Map() };
+        const state: NetnsState = { key, ref, nfLinks: [], nf: 'checking', devices: new Map() };
         this.namespaces.set(ref.inode, state);
         this.byKey.set(state.key, state);
         const devices = links
@@ -369,17 +423,17 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
         listed.push({ state, devices });
       }
       this.decideTcKind(listed.reduce((n, l) => n + l.devices.length, 0));
+      const nf = this.nfChosen() ? await mapLimit(listed, 4, ({ state }) => this.nfWanted(state)) : [];
       const jobs: AttachJob[] = [];
       const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
-      for (const { state, devices } of listed) {
-        if (this.nfChosen()) {
-          for (const pf of NFPROTO) {
-            for (const p of NF_POINTS) {
-              jobs.push({ kind: 'netfilter', prog: this.program(p.prog), netns: state.ref.path, pf, hooknum: p.hooknum, priority: p.priority });
-              owners.push({ state });
-            }
-          }
+      listed.forEach(({ state }, i) => {
+        if (!nf[i]) return;
+        for (const j of this.nfJobs(state)) {
+          jobs.push(j);
+          owners.push({ state });
         }
+      });
+      for (const { state, devices } of listed) {
         for (const dev of devices) {
           state.devices.set(dev.ifindex, { dev, links: [] });
           for (const j of this.deviceJobs(dev)) {
@@ -423,6 +477,10 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
 
   /** new namespaces: rescanned (devices in known namespaces arrive through the watcher) */
   private follow(): void {
+    if (this.nfChosen() && (this.opts.netfilterLinks ?? 'where-rules') === 'where-rules') {
+      this.nfRecheckTimer = setInterval(() => void this.recheckNetfilter([...this.namespaces.values()]), this.opts.netfilterRecheckMs ?? 5000);
+      this.nfRecheckTimer.unref();
+    }
     if (this.opts.namespaces) return; // a fixed set: no new namespaces
     this.rescanTimer = setInterval(() => void this.rescan(), this.opts.rescanMs ?? 1000);
     this.rescanTimer.unref();
@@ -452,9 +510,11 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     if (this.closed) return;
     const jobs: AttachJob[] = [];
     const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
+    const changed = new Set<NetnsState>();
     for (const e of events) {
       const state = this.byKey.get(e.key);
       if (!state) continue;
+      changed.add(state);
       const known = state.devices.get(e.ifindex);
       if (e.event === 'del') {
         if (known) {
@@ -473,6 +533,8 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       }
     }
     if (jobs.length) void this.enqueue(() => this.runJobs(jobs, owners));
+    // whoever sets up a namespace's devices (dockerd, CNI) sets up its rules around then too
+    void this.recheckNetfilter([...changed]);
   }
 
   private warn(w: MeshTraceError): void {
