@@ -330,6 +330,11 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     return this.opts.stubPrograms?.[name] ?? name;
   }
 
+  /** a hook point got a rung that attaches programs (not derived from other hooks) */
+  private sees(hook: string): boolean {
+    return !!this.plan.find((p) => p.hook === hook)?.chosen?.programs.length;
+  }
+
   private nfChosen(): boolean {
     return this.plan.some((p) => p.hook === 'nat' && p.chosen?.kind === 'netfilter');
   }
@@ -344,11 +349,12 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   }
 
   /** Does this namespace get netfilter links now? Marks it so while looking. */
-  private async nfWanted(state: NetnsState): Promise<boolean> {
+  private async nfWanted(state: NetnsState, devices: DeviceRef[]): Promise<boolean> {
     state.nf = 'checking';
     let inUse = true; // everywhere, or when looking failed: as if rules existed
     if ((this.opts.netfilterLinks ?? 'where-rules') === 'where-rules') {
-      inUse = await netfilterPresence(state.ref, { ipvs: this.facts.ipvsLoaded }).then((p) => p.inUse, () => true);
+      const bridge = devices.some((d) => d.kind === 'bridge') && !this.sees('bridge-in');
+      inUse = await netfilterPresence(state.ref, { ipvs: this.facts.ipvsLoaded, bridge }).then((p) => p.inUse, () => true);
     }
     state.nf = inUse ? 'attached' : 'no-rules';
     return inUse;
@@ -358,7 +364,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   private async recheckNetfilter(states: NetnsState[]): Promise<void> {
     const todo = states.filter((st) => st.nf === 'no-rules' && this.namespaces.get(st.ref.inode) === st);
     if (this.closed || !todo.length || !this.nfChosen()) return;
-    const wanted = await mapLimit(todo, 4, (st) => this.nfWanted(st));
+    const wanted = await mapLimit(todo, 4, (st) => this.nfWanted(st, [...st.devices.values()].map((d) => d.dev)));
     const jobs: AttachJob[] = [];
     const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
     todo.forEach((st, i) => {
@@ -423,7 +429,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
         listed.push({ state, devices });
       }
       this.decideTcKind(listed.reduce((n, l) => n + l.devices.length, 0));
-      const nf = this.nfChosen() ? await mapLimit(listed, 4, ({ state }) => this.nfWanted(state)) : [];
+      const nf = this.nfChosen() ? await mapLimit(listed, 4, ({ state, devices }) => this.nfWanted(state, devices)) : [];
       const jobs: AttachJob[] = [];
       const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
       listed.forEach(({ state }, i) => {

@@ -4,7 +4,9 @@
 //   client ──veth── nodeA[ b0 ─ br0 ─ vx0 (VNI 42) ] ══ underlay veth ══ nodeB[ vx0 ─ br0 ─ b1 ] ──veth── server
 //
 // nodeA and the server have a netfilter table (a rule that changes nothing); the client and
-// nodeB have none, so only nodeA and the server get netfilter links and netfilter hops.
+// nodeB have none. Netfilter links (and hops) go where netfilter has rules, and where a
+// bridge's frames cross netfilter (br_netfilter) with no fentry/kprobe hook on the bridge:
+// nodeB gets them only then, the client never.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
@@ -32,6 +34,7 @@ export interface OverlayTrace {
 
 /** builds the network in `net` (call once per TestNet) */
 export const WITH_RULES = ['nodeA', 'server'];
+const WITH_BRIDGE = ['nodeA', 'nodeB'];
 
 export function buildOverlay(net: TestNet): { bridgeNetfilter: boolean } {
   const client = net.ns('client');
@@ -164,8 +167,12 @@ export function seenHere(t: OverlayTrace, hop: string): boolean {
   const rung = t.rungs[point];
   if (rung === undefined) return true; // device hooks: a session cannot run without them
   if (rung === 'derived' || rung === 'none') return false;
-  // netfilter links go only into namespaces where netfilter has rules
-  if (hook.startsWith('nf:') && !t.withRules.includes(hop.split('/')[0])) return false;
+  // netfilter links go only into namespaces where netfilter has rules, or shows the bridge
+  if (hook.startsWith('nf:')) {
+    const ns = hop.split('/')[0];
+    const bridgeSeenElsewhere = ['fentry', 'kprobe'].includes(t.rungs['bridge-in']);
+    if (!t.withRules.includes(ns) && !(WITH_BRIDGE.includes(ns) && t.bridgeNetfilter && !bridgeSeenElsewhere)) return false;
+  }
   return !(hook.startsWith('nf:') && /\/br0 /.test(hop) && !t.bridgeNetfilter);
 }
 
