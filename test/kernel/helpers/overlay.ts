@@ -160,10 +160,13 @@ function reverse(hop: string): string {
   return swap(swap(swap(hop, 'client/', 'server/'), 'nodeA/', 'nodeB/'), 'b0', 'b1');
 }
 
+/** hop labels of the device tracepoints -> their hook points */
+const DEVICE_POINT: Record<string, string> = { xmit: 'device-xmit', recv: 'device-recv' };
+
 /** a hop is expected exactly when the rung its hook point got here observes it */
 export function seenHere(t: OverlayTrace, hop: string): boolean {
   const hook = hop.split(' ')[1].split('→')[0];
-  const point = hook.startsWith('nf:') ? 'nat' : hook;
+  const point = hook.startsWith('nf:') ? 'nat' : (DEVICE_POINT[hook] ?? hook);
   const rung = t.rungs[point];
   if (rung === undefined) return true; // device hooks: a session cannot run without them
   if (rung === 'derived' || rung === 'none') return false;
