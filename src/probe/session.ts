@@ -124,6 +124,8 @@ const NFPROTO = [2 /* IPv4 */, 10 /* IPv6 */];
 /** netfilter links in each namespace when the nat hook takes the netfilter rung */
 export const NETFILTER_LINKS_PER_NETNS = NF_POINTS.length * NFPROTO.length;
 export const TCX_AUTO_MAX_DEVICES = 100;
+/** after a namespace's devices change, when to look whether netfilter rules came with them */
+const NF_RECHECK_AFTER_DEVICES_MS = 500;
 
 export function defaultDeviceFilter(dev: DeviceRef): boolean {
   return dev.name !== 'lo';
@@ -139,6 +141,8 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   private watcher?: NativeLinkWatcher;
   private rescanTimer?: NodeJS.Timeout;
   private nfRecheckTimer?: NodeJS.Timeout;
+  private nfSoonTimer?: NodeJS.Timeout;
+  private readonly nfSoon = new Set<NetnsState>();
   private closed = false;
   private ended: Promise<void>;
   private endResolve!: () => void;
@@ -260,6 +264,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     this.closed = true;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.nfRecheckTimer) clearInterval(this.nfRecheckTimer);
+    if (this.nfSoonTimer) clearTimeout(this.nfSoonTimer);
     this.watcher?.close();
     await this.pending.catch(() => undefined);
     this.native.close(); // joins the poll thread, destroys every link, flushes the last batch
@@ -354,7 +359,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     let inUse = true; // everywhere, or when looking failed: as if rules existed
     if ((this.opts.netfilterLinks ?? 'where-rules') === 'where-rules') {
       const bridge = devices.some((d) => d.kind === 'bridge') && !this.sees('bridge-in');
-      inUse = await netfilterPresence(state.ref, { ipvs: this.facts.ipvsLoaded, bridge }).then((p) => p.inUse, () => true);
+      inUse = await this.addon.netfilterState(state.ref.path).then((st) => netfilterPresence(st, { bridge }).inUse, () => true);
     }
     state.nf = inUse ? 'attached' : 'no-rules';
     return inUse;
@@ -429,16 +434,11 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
         listed.push({ state, devices });
       }
       this.decideTcKind(listed.reduce((n, l) => n + l.devices.length, 0));
-      const nf = this.nfChosen() ? await mapLimit(listed, 4, ({ state, devices }) => this.nfWanted(state, devices)) : [];
+      // asking each namespace whether netfilter has rules spawns programs: done while the
+      // devices attach, not before
+      const nfAsked = this.nfChosen() ? mapLimit(listed, 4, ({ state, devices }) => this.nfWanted(state, devices)) : Promise.resolve([]);
       const jobs: AttachJob[] = [];
       const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
-      listed.forEach(({ state }, i) => {
-        if (!nf[i]) return;
-        for (const j of this.nfJobs(state)) {
-          jobs.push(j);
-          owners.push({ state });
-        }
-      });
       for (const { state, devices } of listed) {
         for (const dev of devices) {
           state.devices.set(dev.ifindex, { dev, links: [] });
@@ -449,6 +449,17 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
         }
       }
       await this.runJobs(jobs, owners);
+      const nf = await nfAsked;
+      const nfJobs: AttachJob[] = [];
+      const nfOwners: { state: NetnsState }[] = [];
+      listed.forEach(({ state }, i) => {
+        if (!nf[i]) return;
+        for (const j of this.nfJobs(state)) {
+          nfJobs.push(j);
+          nfOwners.push({ state });
+        }
+      });
+      await this.runJobs(nfJobs, nfOwners);
     });
   }
 
@@ -539,8 +550,18 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       }
     }
     if (jobs.length) void this.enqueue(() => this.runJobs(jobs, owners));
-    // whoever sets up a namespace's devices (dockerd, CNI) sets up its rules around then too
-    void this.recheckNetfilter([...changed]);
+    // whoever sets up a namespace's devices (dockerd, CNI) sets up its rules around then
+    // too: looked at a moment later, once, so the devices attach first
+    for (const st of changed) this.nfSoon.add(st);
+    if (this.nfSoon.size && !this.nfSoonTimer) {
+      this.nfSoonTimer = setTimeout(() => {
+        this.nfSoonTimer = undefined;
+        const states = [...this.nfSoon];
+        this.nfSoon.clear();
+        void this.recheckNetfilter(states);
+      }, NF_RECHECK_AFTER_DEVICES_MS);
+      this.nfSoonTimer.unref();
+    }
   }
 
   private warn(w: MeshTraceError): void {
