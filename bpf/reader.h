@@ -28,7 +28,7 @@ struct mt_skb {
 	__u16 protocol; /* be16 */
 	__u32 len;
 	__u32 mark;
-	__u32 ifindex; /* mt_rd_dev: only for packets worth the pointer chase */
+	__u32 ifindex; /* mt_rd_dev: only for packets worth the pointer chase; 0 without a device */
 	__u32 netns;
 };
 
@@ -92,8 +92,10 @@ static __always_inline void mt_rd_dev(struct sk_buff *skb, struct mt_skb *o)
 {
 	struct net_device *dev = skb->dev;
 
-	o->ifindex = MT_KERNEL_PTR(dev) ? dev->ifindex : 0;
-	o->netns = MT_KERNEL_PTR(dev) ? dev->nd_net.net->ns.inum : 0;
+	if (!MT_KERNEL_PTR(dev))
+		return;
+	o->ifindex = dev->ifindex;
+	o->netns = dev->nd_net.net->ns.inum;
 }
 
 static __always_inline int mt_rd_ip4(const void *p, struct mt_ip4 *o)
@@ -182,8 +184,10 @@ static __always_inline void mt_rd_dev(struct sk_buff *skb, struct mt_skb *o)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 
-	o->ifindex = MT_KERNEL_PTR(dev) ? BPF_CORE_READ(dev, ifindex) : 0;
-	o->netns = MT_KERNEL_PTR(dev) ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+	if (!MT_KERNEL_PTR(dev))
+		return;
+	o->ifindex = BPF_CORE_READ(dev, ifindex);
+	o->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 }
 
 static __always_inline int mt_rd_ip4(const void *p, struct mt_ip4 *o)
