@@ -1,12 +1,16 @@
 // Packets per second through a veth pair between two namespaces (UDP, 64-byte payloads,
 // iperf3): untraced; the floor (the same attach points with programs that return at
-// once, bpf/floor.bpf.c: what the kernel charges per program, whatever the program does);
-// traced with a filter nothing matches; and every packet traced on every hook. Rounds
-// alternate so the shared machine's noise hits all four alike.
+// once, bpf/floor.bpf.c: what the kernel charges per program, whatever the program does),
+// also for every attach point the tracer can use (netfilter links in every namespace, the
+// device tracepoints beside tc: what it attached before it left them out where they add
+// nothing); traced with a filter nothing matches; and every packet traced on every hook.
+// Rounds alternate so the shared machine's noise hits all of them alike.
 import { spawn } from 'node:child_process';
 import { ProbeSession } from '../dist/probe/session.js';
 import { BenchNet } from './netns.js';
 import { sh } from './util.js';
+
+const EVERY_HOOK = { netfilterLinks: 'everywhere', forcedRungs: { 'device-xmit': 'tp_btf', 'device-recv': 'tp_btf' } };
 
 const FLOOR = {
   mt_tc_ingress: 'mt_floor_tc',
@@ -70,21 +74,23 @@ export async function benchVeth({ seconds = 3, rounds = Number(process.env.MT_BE
     sh(['ip', '-n', a, 'addr', 'add', '10.88.0.1/24', 'dev', 'eth0']);
     sh(['ip', '-n', b, 'addr', 'add', '10.88.0.2/24', 'dev', 'eth0']);
     for (const n of [a, b]) sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
-    const runs = { untraced: [], floor: [], nonMatching: [], everything: [] };
+    const runs = { untraced: [], floor: [], floorEveryHook: [], nonMatching: [], everything: [] };
     for (let r = 0; r < rounds; r++) {
       runs.untraced.push({ pps: await iperf(net, seconds) });
       runs.floor.push(await traced(net, { filter: {}, stubPrograms: FLOOR }, seconds));
+      runs.floorEveryHook.push(await traced(net, { filter: {}, stubPrograms: FLOOR, ...EVERY_HOOK }, seconds));
       runs.nonMatching.push(await traced(net, { filter: { port: 9 } }, seconds));
       runs.everything.push(await traced(net, { filter: {} }, seconds));
     }
     const best = (xs) => xs.reduce((p, q) => (q.pps > p.pps ? q : p));
     const base = best(runs.untraced).pps;
     const ratio = (x) => +(x.pps / base).toFixed(3);
-    const fl = best(runs.floor), nm = best(runs.nonMatching), all = best(runs.everything);
+    const fl = best(runs.floor), fe = best(runs.floorEveryHook), nm = best(runs.nonMatching), all = best(runs.everything);
     return {
       name: 'veth',
       untracedPps: base,
       floor: { pps: fl.pps, ratio: ratio(fl) },
+      floorEveryHook: { pps: fe.pps, ratio: ratio(fe) },
       nonMatching: { pps: nm.pps, ratio: ratio(nm), events: nm.events },
       everything: { pps: all.pps, ratio: ratio(all), events: all.events, ringFull: all.ringFull, queueFull: all.queueFull, tracerCores: all.tracerCores },
       rounds: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => x.pps)])),
