@@ -70,7 +70,7 @@ export const HOOK_POINTS: HookPoint[] = [
     ],
   },
   // Each of these two fires for the same frame at the same device as tc does, a few
-  // instructions apart; every program a packet runs costs it ~3 % here (bench/veth.js,
+  // instructions apart; every program a packet runs costs it 3–5 % here (bench/veth.js,
   // the floor), so where tc has a rung the tracepoint is left out. What that gives up: the
   // time a frame waits in an egress qdisc is counted in the hop before instead of between
   // two events of the device, loopback (no tc) is seen at netfilter and at the frame's end
