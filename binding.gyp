@@ -24,6 +24,7 @@
         "native/netns.cc",
         "native/links.cc",
         "native/netlink.cc",
+        "native/netfilter_state.cc",
         "native/session.cc",
         "native/link_watcher.cc"
       ],

@@ -28,7 +28,7 @@ struct mt_skb {
 	__u16 protocol; /* be16 */
 	__u32 len;
 	__u32 mark;
-	__u32 ifindex;
+	__u32 ifindex; /* mt_rd_dev: only for packets worth the pointer chase; 0 without a device */
 	__u32 netns;
 };
 
@@ -63,6 +63,12 @@ struct mt_l4 {
  * BPF_PROG pastes its name argument, so the name is expanded one macro level up. */
 #define MT_BPF_PROG(name, args...) BPF_PROG(name, ##args)
 
+/* skb->dev shares its word with dev_scratch, where UDP keeps a queued skb's receive state
+ * until it is consumed: that is no pointer (its top bit is clear, a kernel address's is
+ * set), and following it costs a fault (~1 us a packet in consume_skb, measured) for
+ * nothing. */
+#define MT_KERNEL_PTR(p) ((__s64)(unsigned long)(p) < 0)
+
 #if defined(MT_READER_BTF)
 
 #define MT_PROG_NAME(name) name
@@ -72,8 +78,6 @@ struct mt_l4 {
 
 static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 {
-	struct net_device *dev = skb->dev;
-
 	o->head = skb->head;
 	o->data = skb->data;
 	o->network_header = skb->network_header;
@@ -81,9 +85,17 @@ static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 	o->protocol = skb->protocol;
 	o->len = skb->len;
 	o->mark = skb->mark;
-	o->ifindex = dev ? dev->ifindex : 0;
-	o->netns = dev ? dev->nd_net.net->ns.inum : 0;
 	return 0;
+}
+
+static __always_inline void mt_rd_dev(struct sk_buff *skb, struct mt_skb *o)
+{
+	struct net_device *dev = skb->dev;
+
+	if (!MT_KERNEL_PTR(dev))
+		return;
+	o->ifindex = dev->ifindex;
+	o->netns = dev->nd_net.net->ns.inum;
 }
 
 static __always_inline int mt_rd_ip4(const void *p, struct mt_ip4 *o)
@@ -158,8 +170,6 @@ static __always_inline __u16 mt_rd_be16_at12(const void *p)
 
 static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-
 	o->head = BPF_CORE_READ(skb, head);
 	o->data = BPF_CORE_READ(skb, data);
 	o->network_header = BPF_CORE_READ(skb, network_header);
@@ -167,9 +177,17 @@ static __always_inline int mt_rd_skb(struct sk_buff *skb, struct mt_skb *o)
 	o->protocol = BPF_CORE_READ(skb, protocol);
 	o->len = BPF_CORE_READ(skb, len);
 	o->mark = BPF_CORE_READ(skb, mark);
-	o->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
-	o->netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
 	return 0;
+}
+
+static __always_inline void mt_rd_dev(struct sk_buff *skb, struct mt_skb *o)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+
+	if (!MT_KERNEL_PTR(dev))
+		return;
+	o->ifindex = BPF_CORE_READ(dev, ifindex);
+	o->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 }
 
 static __always_inline int mt_rd_ip4(const void *p, struct mt_ip4 *o)

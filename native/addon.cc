@@ -4,6 +4,7 @@
 
 #include "errors.h"
 #include "link_watcher.h"
+#include "netfilter_state.h"
 #include "session.h"
 
 namespace {
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("LinkWatcher", mt::LinkWatcher::Init(env));
   exports.Set("probeProgram", Napi::Function::New(env, mt::ProbeProgram));
   exports.Set("listLinks", Napi::Function::New(env, mt::ListLinks));
+  exports.Set("netfilterState", Napi::Function::New(env, mt::NetfilterState));
   exports.Set("recordLayout", Napi::Function::New(env, mt::RecordLayout));
   exports.Set("removeClsact", Napi::Function::New(env, mt::RemoveClsact));
   // When the environment goes away (process exit, worker end), every session detaches.

@@ -33,7 +33,11 @@ export interface LadderOptions {
   forced?: Record<string, RungKind>;
 }
 
-export function chooseRung(hook: HookPoint, facts: KernelFacts, probe: RungProbe, opts: LadderOptions = {}): LadderChoice {
+/**
+ * `chosenSoFar` answers whether another hook point already got a rung (chooseAll fills it
+ * in order); alone, a rung covered by another hook point is not taken.
+ */
+export function chooseRung(hook: HookPoint, facts: KernelFacts, probe: RungProbe, opts: LadderOptions = {}, chosenSoFar: (hookId: string) => boolean = () => false): LadderChoice {
   const disabled = new Set(opts.disabled ?? []);
   const forced = opts.forced?.[hook.id];
   const outcomes: RungOutcome[] = [];
@@ -46,6 +50,10 @@ export function chooseRung(hook: HookPoint, facts: KernelFacts, probe: RungProbe
     }
     if (forced && forced !== rung.kind) {
       outcomes.push({ kind: rung.kind, ok: false, reason: `switched off by --rung ${hook.id}=${forced}` });
+      continue;
+    }
+    if (rung.coveredBy && !chosenSoFar(rung.coveredBy)) {
+      outcomes.push({ kind: rung.kind, ok: false, reason: `${rung.coveredBy} has no rung here` });
       continue;
     }
     const pre = rung.precondition?.(facts);
@@ -89,5 +97,10 @@ export function memoProbe(probe: RungProbe): RungProbe {
 
 export function chooseAll(hooks: HookPoint[], facts: KernelFacts, probe: RungProbe, opts: LadderOptions = {}): LadderChoice[] {
   const p = memoProbe(probe);
-  return hooks.map((h) => chooseRung(h, facts, p, opts));
+  const chosen = new Set<string>();
+  return hooks.map((h) => {
+    const c = chooseRung(h, facts, p, opts, (id) => chosen.has(id));
+    if (c.chosen) chosen.add(h.id);
+    return c;
+  });
 }

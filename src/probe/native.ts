@@ -86,6 +86,17 @@ export interface RecordLayout {
   snaplenMax: number;
 }
 
+export interface NativeNetfilterState {
+  /** nftables tables of every family (iptables-nft's included) */
+  nftTables: number;
+  /** legacy iptables tables (ip_tables_names, ip6_tables_names) */
+  legacyTables: string[];
+  /** IPVS services (/proc/net/ip_vs) */
+  ipvsServices: number;
+  /** bridged frames cross netfilter here (bridge-nf-call-ip(6)tables = 1) */
+  bridgeNfCall: boolean;
+}
+
 export interface NativeAddon {
   Session: new (opts: {
     programs: string[];
@@ -97,6 +108,8 @@ export interface NativeAddon {
   LinkWatcher: new (onEvents: (events: NativeLinkEvent[]) => void) => NativeLinkWatcher;
   probeProgram(name: string, opts?: { attach?: 'auto' | 'load' | 'tcx' | 'clsact' | 'netfilter' }): NativeResult;
   listLinks(netnsPath: string): Promise<NativeLink[]>;
+  /** what netfilter holds in a namespace (native/netfilter_state.cc) */
+  netfilterState(netnsPath: string): Promise<NativeNetfilterState>;
   recordLayout(): RecordLayout;
   removeClsact(netnsPath: string, ifindex: number, dir: 'ingress' | 'egress'): NativeResult;
 }

@@ -14,6 +14,8 @@ import { chooseAll, type LadderChoice } from './ladder.js';
 import { loadAddon, type AttachJob, type NativeAddon, type NativeLink, type NativeLinkEvent, type NativeLinkWatcher, type NativeSession } from './native.js';
 import { cachedRungProbe, nativeRungProbe } from './rung-probe.js';
 import { ClsactLedger } from './clsact-ledger.js';
+import { netfilterPresence } from './netfilter-presence.js';
+import { mapLimit } from '../topology/kernel.js';
 
 export interface DeviceRef {
   netns: number;
@@ -45,6 +47,17 @@ export interface ProbeSessionOptions {
   /** how often to look for new namespaces, ms (default 1000) */
   rescanMs?: number;
   /**
+   * Which namespaces get netfilter links (the nat hook's netfilter rung): 'where-rules'
+   * (default) only those where netfilter has tables or IPVS services
+   * (netfilter-presence.ts), 'everywhere' every namespace. A namespace without rules is
+   * looked at again when its devices change and every `netfilterRecheckMs` while the
+   * session follows; a rewrite before its links arrive is still named from the device
+   * hooks around it, as on kernels without netfilter links.
+   */
+  netfilterLinks?: 'where-rules' | 'everywhere';
+  /** how often namespaces without rules are looked at again, ms (default 5000) */
+  netfilterRecheckMs?: number;
+  /**
    * tc attach mechanism for devices. tcx links are owned by their fd (nothing survives a
    * SIGKILL) but each attach and detach waits for an RCU grace period under the global
    * rtnl lock: ~9 ms per link here, 18 s for 1,000 veths. clsact filters take ~0.1 ms and
@@ -54,6 +67,12 @@ export interface ProbeSessionOptions {
   tcMode?: 'auto' | 'tcx' | 'clsact';
   /** programs loaded besides the chosen rungs (benchmarks) */
   extraPrograms?: string[];
+  /**
+   * Benchmarks only: load and attach these programs in place of the named ones, e.g.
+   * { mt_tc_ingress: 'mt_floor_tc' } (bpf/floor.bpf.c), to measure the kernel's cost of
+   * the same attach points apart from ours.
+   */
+  stubPrograms?: Record<string, string>;
   facts?: KernelFacts;
   /** called for every problem that does not stop the session (a device that vanished...) */
   onWarning?: (w: MeshTraceError) => void;
@@ -82,6 +101,8 @@ interface NetnsState {
   key: number;
   ref: NetnsRef;
   nfLinks: number[];
+  /** netfilter links: wanted and asked for, not wanted yet (no rules), or being looked at */
+  nf: 'attached' | 'no-rules' | 'checking';
   devices: Map<number, { dev: DeviceRef; links: number[] }>;
 }
 
@@ -105,6 +126,8 @@ const NFPROTO = [2 /* IPv4 */, 10 /* IPv6 */];
 /** netfilter links in each namespace when the nat hook takes the netfilter rung */
 export const NETFILTER_LINKS_PER_NETNS = NF_POINTS.length * NFPROTO.length;
 export const TCX_AUTO_MAX_DEVICES = 100;
+/** after a namespace's devices change, when to look whether netfilter rules came with them */
+const NF_RECHECK_AFTER_DEVICES_MS = 500;
 
 export function defaultDeviceFilter(dev: DeviceRef): boolean {
   return dev.name !== 'lo';
@@ -119,6 +142,9 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   private nextKey = 1;
   private watcher?: NativeLinkWatcher;
   private rescanTimer?: NodeJS.Timeout;
+  private nfRecheckTimer?: NodeJS.Timeout;
+  private nfSoonTimer?: NodeJS.Timeout;
+  private readonly nfSoon = new Set<NetnsState>();
   private closed = false;
   private ended: Promise<void>;
   private endResolve!: () => void;
@@ -157,7 +183,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     }
     const plan = chooseAll(hooks, facts, cachedRungProbe(nativeRungProbe(addon)), { disabled: opts.disabledRungs, forced: opts.forcedRungs });
     const programs = new Set<string>(opts.extraPrograms ?? []);
-    for (const c of plan) for (const p of c.chosen?.programs ?? []) programs.add(p);
+    for (const c of plan) for (const p of c.chosen?.programs ?? []) programs.add(opts.stubPrograms?.[p] ?? p);
 
     let native: NativeSession;
     try {
@@ -239,6 +265,8 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     if (this.closed) return this.ended;
     this.closed = true;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.nfRecheckTimer) clearInterval(this.nfRecheckTimer);
+    if (this.nfSoonTimer) clearTimeout(this.nfSoonTimer);
     this.watcher?.close();
     await this.pending.catch(() => undefined);
     this.native.close(); // joins the poll thread, destroys every link, flushes the last batch
@@ -268,7 +296,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       if (!c.chosen || !['tp_btf', 'fentry', 'kprobe'].includes(c.chosen.kind)) continue;
       for (const prog of c.chosen.programs) {
         try {
-          this.native.attachTracing(prog);
+          this.native.attachTracing(this.program(prog));
         } catch (err) {
           throw nativeError(err as Error, `hook ${c.hook}`);
         }
@@ -279,7 +307,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
   private tcRung(dir: 'ingress' | 'egress'): { kind: 'tcx' | 'clsact'; prog: string } | undefined {
     const c = this.plan.find((p) => p.hook === `device-${dir}`);
     if (!c?.chosen) return undefined;
-    return { kind: this.tcKind ?? (c.chosen.kind as 'tcx' | 'clsact'), prog: c.chosen.programs[0] };
+    return { kind: this.tcKind ?? (c.chosen.kind as 'tcx' | 'clsact'), prog: this.program(c.chosen.programs[0]) };
   }
 
   /** which tc mechanism devices get, decided once from how many there are at start */
@@ -304,8 +332,56 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     return this.tcKind;
   }
 
+  /** the program attached for `name`: itself, or its benchmark stand-in */
+  private program(name: string): string {
+    return this.opts.stubPrograms?.[name] ?? name;
+  }
+
+  /** a hook point got a rung that attaches programs (not derived from other hooks) */
+  private sees(hook: string): boolean {
+    return !!this.plan.find((p) => p.hook === hook)?.chosen?.programs.length;
+  }
+
   private nfChosen(): boolean {
     return this.plan.some((p) => p.hook === 'nat' && p.chosen?.kind === 'netfilter');
+  }
+
+  /** the netfilter links of one namespace */
+  private nfJobs(state: NetnsState): AttachJob[] {
+    const jobs: AttachJob[] = [];
+    for (const pf of NFPROTO) {
+      for (const p of NF_POINTS) jobs.push({ kind: 'netfilter', prog: this.program(p.prog), netns: state.ref.path, pf, hooknum: p.hooknum, priority: p.priority });
+    }
+    return jobs;
+  }
+
+  /** Does this namespace get netfilter links now? Marks it so while looking. */
+  private async nfWanted(state: NetnsState, devices: DeviceRef[]): Promise<boolean> {
+    state.nf = 'checking';
+    let inUse = true; // everywhere, or when looking failed: as if rules existed
+    if ((this.opts.netfilterLinks ?? 'where-rules') === 'where-rules') {
+      const bridge = devices.some((d) => d.kind === 'bridge') && !this.sees('bridge-in');
+      inUse = await this.addon.netfilterState(state.ref.path).then((st) => netfilterPresence(st, { bridge }).inUse, () => true);
+    }
+    state.nf = inUse ? 'attached' : 'no-rules';
+    return inUse;
+  }
+
+  /** Namespaces that had no rules: attach their netfilter links once rules appear. */
+  private async recheckNetfilter(states: NetnsState[]): Promise<void> {
+    const todo = states.filter((st) => st.nf === 'no-rules' && this.namespaces.get(st.ref.inode) === st);
+    if (this.closed || !todo.length || !this.nfChosen()) return;
+    const wanted = await mapLimit(todo, 4, (st) => this.nfWanted(st, [...st.devices.values()].map((d) => d.dev)));
+    const jobs: AttachJob[] = [];
+    const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
+    todo.forEach((st, i) => {
+      if (!wanted[i] || this.namespaces.get(st.ref.inode) !== st) return;
+      for (const j of this.nfJobs(st)) {
+        jobs.push(j);
+        owners.push({ state: st });
+      }
+    });
+    if (jobs.length) await this.enqueue(() => this.runJobs(jobs, owners));
   }
 
   private deviceJobs(dev: DeviceRef): AttachJob[] {
@@ -351,7 +427,7 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
           this.warn(nativeError(err as Error, `namespace ${ref.names[0] ?? ref.inode}`));
           continue;
         }
-        const state: NetnsState = { key, ref, nfLinks: [], devices: new Map() };
+        const state: NetnsState = { key, ref, nfLinks: [], nf: 'checking', devices: new Map() };
         this.namespaces.set(ref.inode, state);
         this.byKey.set(state.key, state);
         const devices = links
@@ -360,17 +436,12 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
         listed.push({ state, devices });
       }
       this.decideTcKind(listed.reduce((n, l) => n + l.devices.length, 0));
+      // asking each namespace whether netfilter has rules spawns programs: done while the
+      // devices attach, not before
+      const nfAsked = this.nfChosen() ? mapLimit(listed, 4, ({ state, devices }) => this.nfWanted(state, devices)) : Promise.resolve([]);
       const jobs: AttachJob[] = [];
       const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
       for (const { state, devices } of listed) {
-        if (this.nfChosen()) {
-          for (const pf of NFPROTO) {
-            for (const p of NF_POINTS) {
-              jobs.push({ kind: 'netfilter', prog: p.prog, netns: state.ref.path, pf, hooknum: p.hooknum, priority: p.priority });
-              owners.push({ state });
-            }
-          }
-        }
         for (const dev of devices) {
           state.devices.set(dev.ifindex, { dev, links: [] });
           for (const j of this.deviceJobs(dev)) {
@@ -380,6 +451,17 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
         }
       }
       await this.runJobs(jobs, owners);
+      const nf = await nfAsked;
+      const nfJobs: AttachJob[] = [];
+      const nfOwners: { state: NetnsState }[] = [];
+      listed.forEach(({ state }, i) => {
+        if (!nf[i]) return;
+        for (const j of this.nfJobs(state)) {
+          nfJobs.push(j);
+          nfOwners.push({ state });
+        }
+      });
+      await this.runJobs(nfJobs, nfOwners);
     });
   }
 
@@ -414,6 +496,10 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
 
   /** new namespaces: rescanned (devices in known namespaces arrive through the watcher) */
   private follow(): void {
+    if (this.nfChosen() && (this.opts.netfilterLinks ?? 'where-rules') === 'where-rules') {
+      this.nfRecheckTimer = setInterval(() => void this.recheckNetfilter([...this.namespaces.values()]), this.opts.netfilterRecheckMs ?? 5000);
+      this.nfRecheckTimer.unref();
+    }
     if (this.opts.namespaces) return; // a fixed set: no new namespaces
     this.rescanTimer = setInterval(() => void this.rescan(), this.opts.rescanMs ?? 1000);
     this.rescanTimer.unref();
@@ -443,9 +529,11 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
     if (this.closed) return;
     const jobs: AttachJob[] = [];
     const owners: { state: NetnsState; dev?: DeviceRef }[] = [];
+    const changed = new Set<NetnsState>();
     for (const e of events) {
       const state = this.byKey.get(e.key);
       if (!state) continue;
+      changed.add(state);
       const known = state.devices.get(e.ifindex);
       if (e.event === 'del') {
         if (known) {
@@ -464,6 +552,18 @@ export class ProbeSession implements AsyncIterable<EventBatch> {
       }
     }
     if (jobs.length) void this.enqueue(() => this.runJobs(jobs, owners));
+    // whoever sets up a namespace's devices (dockerd, CNI) sets up its rules around then
+    // too: looked at a moment later, once, so the devices attach first
+    for (const st of changed) this.nfSoon.add(st);
+    if (this.nfSoon.size && !this.nfSoonTimer) {
+      this.nfSoonTimer = setTimeout(() => {
+        this.nfSoonTimer = undefined;
+        const states = [...this.nfSoon];
+        this.nfSoon.clear();
+        void this.recheckNetfilter(states);
+      }, NF_RECHECK_AFTER_DEVICES_MS);
+      this.nfSoonTimer.unref();
+    }
   }
 
   private warn(w: MeshTraceError): void {

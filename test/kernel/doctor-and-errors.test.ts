@@ -47,6 +47,8 @@ describe.skipIf(!!skip)('mesh-trace doctor', () => {
     const want = expectedRungs(report.kernel);
     expect(byHook['device-ingress']).toMatchObject({ rung: want.device, reads: want.reads });
     expect(byHook['drop']).toMatchObject({ rung: 'tp_btf', reads: want.reads });
+    // tc on the same device sees what the device tracepoints would, one program less a frame
+    for (const dev of ['device-xmit', 'device-recv']) expect(byHook[dev].rung, dev).toBe('derived');
     expect(byHook['nat'].rung).toBe(want.nat);
     for (const fn of ['veth-xmit', 'bridge-in', 'bridge-forward', 'vxlan-encap', 'vxlan-decap']) expect(byHook[fn].rung, fn).toBe(want.fn);
     expect(byHook['ipvs-nat-xmit'].rung).toBe(want.ipvs);

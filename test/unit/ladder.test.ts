@@ -71,6 +71,18 @@ describe('the attach ladder', () => {
     expect(new Set(seen).size).toBe(seen.length);
   });
 
+  it('leaves the device tracepoints to tc where tc has a rung, and takes them where it has none', () => {
+    const all = chooseAll(HOOK_POINTS, facts(), kernel({}));
+    expect(all.find((c) => c.hook === 'device-xmit')?.chosen).toMatchObject({ kind: 'derived', programs: [] });
+    expect(all.find((c) => c.hook === 'device-recv')?.chosen).toMatchObject({ kind: 'derived', programs: [] });
+    const noTc = chooseAll(HOOK_POINTS, facts(), kernel({ tcx: 'no tcx', clsact: 'no clsact' }));
+    expect(noTc.find((c) => c.hook === 'device-xmit')?.chosen?.kind).toBe('tp_btf');
+    expect(noTc.find((c) => c.hook === 'device-xmit')?.outcomes[0]).toEqual({ kind: 'derived', ok: false, reason: 'device-egress has no rung here' });
+    const forced = chooseAll(HOOK_POINTS, facts(), kernel({}), { forced: { 'device-recv': 'tp_btf' } });
+    expect(forced.find((c) => c.hook === 'device-recv')?.chosen?.kind).toBe('tp_btf');
+    expect(forced.find((c) => c.hook === 'device-xmit')?.chosen?.kind).toBe('derived');
+  });
+
   it('leaves no hook without an outcome', () => {
     const all = chooseAll(HOOK_POINTS, facts(), kernel({ fentry: 'x', kprobe: 'y', tcx: 'z', clsact: 'w', netfilter: 'v', tp_btf: 'u' }));
     for (const c of all) expect(c.outcomes.length).toBeGreaterThan(0);

@@ -11,13 +11,14 @@ export interface LinkExpectation {
   filters: number;
 }
 
-export function expectedLinks(rungs: Record<string, string>, namespaces: number, devices: number): LinkExpectation {
+/** `namespacesWithRules`: netfilter links go only into namespaces where netfilter has rules */
+export function expectedLinks(rungs: Record<string, string>, namespacesWithRules: number, devices: number): LinkExpectation {
   let links = 0;
   for (const [hook, kind] of Object.entries(rungs)) {
     if (!['tp_btf', 'fentry', 'kprobe'].includes(kind)) continue;
     links += hookPoint(hook)!.rungs.find((r) => r.kind === kind)!.programs.length;
   }
-  if (rungs.nat === 'netfilter') links += namespaces * NETFILTER_LINKS_PER_NETNS;
+  if (rungs.nat === 'netfilter') links += namespacesWithRules * NETFILTER_LINKS_PER_NETNS;
   const tc = rungs['device-ingress'];
   if (tc === 'tcx') links += devices * 2;
   return { links, filters: tc === 'clsact' ? devices * 2 : 0 };
