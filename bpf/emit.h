@@ -373,32 +373,17 @@ static __always_inline void mt_stamp(struct mt_event *ev, const struct mt_skb *s
 	ev->aux = aux;
 }
 
-/* The skb's fields and headers into ev; false when the skb cannot be read. */
-static __always_inline bool mt_fill(struct mt_event *ev, struct sk_buff *skb, __u8 hook, __u8 dir,
-				    __u32 aux, __u32 drop_reason, const struct mt_where *where)
-{
-	struct mt_skb s = {};
-
-	if (mt_rd_skb(skb, &s))
-		return false;
-	ev->skb = (__u64)skb;
-	mt_place(ev, skb, &s, where);
-	mt_parse(&s, ev);
-	mt_stamp(ev, &s, hook, dir, aux, drop_reason);
-	return true;
-}
-
 /*
  * Filter before work: only the headers the filter judges by are read first; the clock,
  * the CPU, the device's namespace (a chain of pointers) and the rest are filled for the
  * packets that will be emitted. With a filter that matches little, most packets on a busy
- * host stop after a few loads.
+ * host stop after a few loads. True when ev is a record to submit.
  */
-static __always_inline int mt_emit(struct sk_buff *skb, __u8 hook, __u8 dir, __u32 aux,
-				   __u32 drop_reason, const struct mt_where *where, bool end_of_life)
+static __always_inline bool mt_prepare(struct mt_event *ev, struct sk_buff *skb, __u8 hook, __u8 dir,
+				       __u32 aux, __u32 drop_reason, const struct mt_where *where,
+				       bool end_of_life)
 {
 	struct mt_skb s = {};
-	struct mt_event ev;
 
 	/* Freeing is not a match: with a filter, only skbs already followed are worth
 	 * parsing at their end, and most freed skbs on a busy host are not. */
@@ -406,26 +391,35 @@ static __always_inline int mt_emit(struct sk_buff *skb, __u8 hook, __u8 dir, __u
 		__u64 addr = (__u64)skb;
 
 		if (!bpf_map_lookup_elem(&tracked_skbs, &addr))
-			return 0;
+			return false;
 	}
 	if (mt_rd_skb(skb, &s))
-		return 0;
+		return false;
 	if (!end_of_life && (mt_cfg.port || mt_cfg.proto || mt_cfg.addr_prefix) && mt_surely_unwanted(&s)) {
 		mt_count(MT_CNT_FILTERED);
-		return 0;
+		return false;
 	}
-	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.skb = (__u64)skb;
-	mt_parse(&s, &ev);
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->skb = (__u64)skb;
+	mt_parse(&s, ev);
 	/* the namespace filter is the only part of the verdict that needs the device */
 	if (mt_cfg.netns_count)
-		mt_place(&ev, skb, &s, where);
-	if (!mt_want(&ev, end_of_life))
-		return 0;
+		mt_place(ev, skb, &s, where);
+	if (!mt_want(ev, end_of_life))
+		return false;
 	if (!mt_cfg.netns_count)
-		mt_place(&ev, skb, &s, where);
-	mt_stamp(&ev, &s, hook, dir, aux, drop_reason);
-	mt_submit(&ev, where);
+		mt_place(ev, skb, &s, where);
+	mt_stamp(ev, &s, hook, dir, aux, drop_reason);
+	return true;
+}
+
+static __always_inline int mt_emit(struct sk_buff *skb, __u8 hook, __u8 dir, __u32 aux,
+				   __u32 drop_reason, const struct mt_where *where, bool end_of_life)
+{
+	struct mt_event ev;
+
+	if (mt_prepare(&ev, skb, hook, dir, aux, drop_reason, where, end_of_life))
+		mt_submit(&ev, where);
 	return 0;
 }
 

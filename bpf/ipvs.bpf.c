@@ -49,12 +49,10 @@ int BPF_KPROBE(mt_kprobe_ip_vs_schedule, struct ip_vs_service___mt *svc, struct 
 
 static __always_inline int mt_ipvs_nat_xmit(struct sk_buff *skb, struct ip_vs_conn___mt *cp)
 {
-	struct mt_event ev = {};
+	struct mt_event ev;
 	__u32 fwmark = bpf_core_field_exists(cp->fwmark) ? BPF_CORE_READ(cp, fwmark) : 0;
 
-	if (!mt_fill(&ev, skb, MT_HOOK_IPVS_NAT_XMIT, MT_DIR_NONE, fwmark, 0, NULL))
-		return 0;
-	if (!mt_want(&ev, false))
+	if (!mt_prepare(&ev, skb, MT_HOOK_IPVS_NAT_XMIT, MT_DIR_NONE, fwmark, 0, NULL, false))
 		return 0;
 	/* the connection's virtual service and chosen real server, after the outer parse */
 	BPF_CORE_READ_INTO(&ev.inner.saddr, cp, vaddr);

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "errors.h"
-#include "netns.h"
+#include "netns_worker.h"
 
 namespace mt {
 
@@ -84,18 +84,12 @@ std::vector<std::string> Lines(const std::string& path) {
   return out;
 }
 
-class NetfilterStateWorker : public Napi::AsyncWorker {
+class NetfilterStateWorker : public NetnsWorker {
  public:
-  NetfilterStateWorker(Napi::Env env, std::string netns)
-      : Napi::AsyncWorker(env), netns_(std::move(netns)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  using NetnsWorker::NetnsWorker;
 
-  void Execute() override {
-    NetnsVisit visit(netns_);
-    if (!visit.ok()) {
-      failure_ = visit.failure();
-      return;
-    }
+ protected:
+  void InNetns() override {
     nft_tables_ = CountNftTables(&failure_);
     if (nft_tables_ < 0) return;
     for (const char* f : {"/proc/thread-self/net/ip_tables_names", "/proc/thread-self/net/ip6_tables_names"})
@@ -111,12 +105,7 @@ class NetfilterStateWorker : public Napi::AsyncWorker {
     }
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!failure_.ok()) {
-      deferred_.Reject(MakeError(env, failure_).Value());
-      return;
-    }
+  Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("nftTables", nft_tables_);
     Napi::Array legacy = Napi::Array::New(env, legacy_.size());
@@ -124,26 +113,20 @@ class NetfilterStateWorker : public Napi::AsyncWorker {
     o.Set("legacyTables", legacy);
     o.Set("ipvsServices", ipvs_);
     o.Set("bridgeNfCall", bridge_nf_call_);
-    deferred_.Resolve(o);
+    return o;
   }
 
  private:
-  std::string netns_;
   int nft_tables_ = 0;
   std::vector<std::string> legacy_;
   int ipvs_ = 0;
   bool bridge_nf_call_ = false;
-  Failure failure_;
-  Napi::Promise::Deferred deferred_;
 };
 
 }  // namespace
 
 Napi::Value NetfilterState(const Napi::CallbackInfo& info) {
-  auto* w = new NetfilterStateWorker(info.Env(), info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "");
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return NetnsWorker::Start(new NetfilterStateWorker(info.Env(), NetnsWorker::NetnsArg(info)));
 }
 
 }  // namespace mt

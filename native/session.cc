@@ -16,6 +16,7 @@
 #include "mesh_trace.skel.h"
 #include "netlink.h"
 #include "netns.h"
+#include "netns_worker.h"
 
 namespace mt {
 
@@ -722,28 +723,19 @@ Napi::Value ProbeProgram(const Napi::CallbackInfo& info) {
 // ---- devices of a namespace -------------------------------------------------------------
 
 namespace {
-class ListLinksWorker : public Napi::AsyncWorker {
+class ListLinksWorker : public NetnsWorker {
  public:
-  ListLinksWorker(Napi::Env env, std::string netns)
-      : Napi::AsyncWorker(env), netns_(std::move(netns)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    NetnsVisit visit(netns_);
-    if (!visit.ok()) {
-      failure_ = visit.failure();
-      return;
-    }
+  using NetnsWorker::NetnsWorker;
+
+ protected:
+  void InNetns() override {
     int fd = OpenRtnetlink(0, &failure_);
     if (fd < 0) return;
     DumpLinks(fd, &links_, &failure_);
     close(fd);
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!failure_.ok()) {
-      deferred_.Reject(MakeError(env, failure_).Value());
-      return;
-    }
+
+  Napi::Value Result(Napi::Env env) override {
     Napi::Array out = Napi::Array::New(env, links_.size());
     for (size_t i = 0; i < links_.size(); i++) {
       Napi::Object o = Napi::Object::New(env);
@@ -755,23 +747,17 @@ class ListLinksWorker : public Napi::AsyncWorker {
       o.Set("loopback", links_[i].loopback);
       out.Set(i, o);
     }
-    deferred_.Resolve(out);
+    return out;
   }
 
  private:
-  std::string netns_;
   std::vector<LinkInfo> links_;
-  Failure failure_;
-  Napi::Promise::Deferred deferred_;
 };
 }  // namespace
 
 // listLinks(netnsPath) -> Promise<[{ifindex, name, kind, master, up, loopback}]>
 Napi::Value ListLinks(const Napi::CallbackInfo& info) {
-  auto* w = new ListLinksWorker(info.Env(), info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "");
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return NetnsWorker::Start(new ListLinksWorker(info.Env(), NetnsWorker::NetnsArg(info)));
 }
 
 // removeClsact(netnsPath, ifindex, dir) -> {ok} | failure: a filter of ours that a killed

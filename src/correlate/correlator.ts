@@ -12,9 +12,8 @@ import { Journey, JourneyTable, MAX_CLOCKS, type Direction } from './journey.js'
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
 import type { Namer } from './namer.js';
-import { protoName } from '../events/proto.js';
 import { l3View, vxlanKey } from './tuple.js';
-import { keyText } from '../events/tuple-key.js';
+import { tupleText } from '../events/tuple-key.js';
 
 export interface CorrelatorOptions {
   namer: Namer;
@@ -143,21 +142,20 @@ export class Correlator {
     }
     const ts = b.tsNs(i);
     // consecutive events of one packet mostly carry the tuple the last one did
+    const placed = hook !== Hook.IPVS_NAT_XMIT;
     if (b.sameTuple(i, j.lastTuple)) {
-      if (hook !== Hook.IPVS_NAT_XMIT) j.sawKey(j.lastKey, ts);
+      j.sawKey(j.lastKey, ts, placed);
       j.flow?.touch(j);
       return;
     }
     const dkey = b.tupleKey(i);
     b.readTuple(i, j.lastTuple);
     j.lastKey = dkey;
-    if (hook !== Hook.IPVS_NAT_XMIT) j.sawKey(dkey, ts);
-    if (j.keys.has(dkey)) {
+    const first = j.keyCount === 0;
+    if (!j.sawKey(dkey, ts, placed)) {
       j.flow?.touch(j);
       return;
     }
-    const first = j.keys.size === 0;
-    j.keys.add(dkey);
     this.noteDatagram(j, ts, b.datagramKey(i, clockNo), first);
     if (first && proto === 6) j.tcpFlags = b.viewTcpFlags(i);
     this.flows.link(j, dkey);
@@ -332,10 +330,7 @@ export class Correlator {
       forward,
       reply,
       drops: [...drops.values()],
-      tuples: tuples.map((k) => {
-        const [proto, rest] = keyText(k).split('|');
-        return `${protoName(Number(proto))} ${rest.replace('>', ' > ')}`;
-      }),
+      tuples: tuples.map(tupleText),
     };
   }
 

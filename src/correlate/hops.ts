@@ -43,9 +43,11 @@ export function hopHeaders(h: PacketHeaders, mark: number): HopHeaders {
   return out;
 }
 
-/** the same endpoint text (srcText/dstText) without printing it: most events change nothing */
-function sameEnd(aAddr: string, aPort: number, a: PacketHeaders, bAddr: string, bPort: number, b: PacketHeaders): boolean {
-  return aAddr === bAddr && a.l4 === b.l4 && a.family === b.family && (!a.l4 || aPort === bPort);
+/** whether srcText (or dstText) of a and b is the same, without printing either: most
+ * events change nothing */
+function sameEnd(a: PacketHeaders, b: PacketHeaders, end: 'src' | 'dst'): boolean {
+  if (a.l4 !== b.l4 || a.family !== b.family) return false;
+  return end === 'src' ? a.saddr === b.saddr && (!a.l4 || a.sport === b.sport) : a.daddr === b.daddr && (!a.l4 || a.dport === b.dport);
 }
 
 const NO_CHANGES: RawChange[] = [];
@@ -53,8 +55,8 @@ const NO_CHANGES: RawChange[] = [];
 function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, curMark: number): RawChange[] {
   if (
     (curMark === 0 || curMark === prevMark) &&
-    sameEnd(prev.daddr, prev.dport, prev, cur.daddr, cur.dport, cur) &&
-    sameEnd(prev.saddr, prev.sport, prev, cur.saddr, cur.sport, cur)
+    sameEnd(prev, cur, 'dst') &&
+    sameEnd(prev, cur, 'src')
   ) {
     return NO_CHANGES;
   }

@@ -47,9 +47,7 @@ export class Journey {
   sawTunnel = false;
   /** the datagram keys this journey is indexed under (for clone detection) */
   readonly datagramKeys: string[] = [];
-  /** directed tuple keys seen along the way */
-  readonly keys = new Set<string>();
-  /** the tuple last looked up in keys, and its key: consecutive events of a packet share it */
+  /** the tuple last looked up in its keys, and that key: consecutive events of a packet share it */
   readonly lastTuple: Tuple = newTuple();
   lastKey = '';
   /** IP length of the first event (in time order) that carries IP headers */
@@ -60,7 +58,8 @@ export class Journey {
   private firstL4 = false;
   private firstSeq = 0;
   private firstFlags = 0;
-  /** each directed key (IPVS transmits aside) with the time and arrival of its first sighting */
+  /** each directed key seen along the way, with the time and arrival of its first sighting
+   * (Infinity: seen only at an IPVS transmit, which places no key in time) */
   private readonly sightings = new Map<string, { ts: number; seq: number }>();
   private arrivals = 0;
   private sorted = true;
@@ -153,6 +152,7 @@ export class Journey {
     let bt = Infinity;
     let bs = Infinity;
     for (const [k, s] of this.sightings) {
+      if (s.ts === Infinity) continue;
       if (s.ts < bt || (s.ts === bt && s.seq < bs)) {
         best = k;
         bt = s.ts;
@@ -162,20 +162,34 @@ export class Journey {
     return best;
   }
 
-  /** a directed key was seen at time ts (in arrival order); IPVS transmits do not count */
-  sawKey(key: string, ts: number): void {
+  /** A directed key was seen at time ts (in arrival order); at an IPVS transmit
+   * (`placed` false) the key becomes known without a place in time. Whether it is new. */
+  sawKey(key: string, ts: number, placed: boolean): boolean {
     const seq = this.arrivals++;
+    const at = placed ? ts : Infinity;
     const s = this.sightings.get(key);
-    if (!s) this.sightings.set(key, { ts, seq });
-    else if (ts < s.ts) {
-      s.ts = ts;
+    if (!s) {
+      this.sightings.set(key, { ts: at, seq });
+      return true;
+    }
+    if (at < s.ts) {
+      s.ts = at;
       s.seq = seq;
     }
+    return false;
+  }
+
+  /** how many directed keys it was seen with */
+  get keyCount(): number {
+    return this.sightings.size;
   }
 
   /** the directed tuples it was seen with, in time order of their first sighting */
   orderedKeys(): string[] {
-    return [...this.sightings].sort((a, b) => a[1].ts - b[1].ts || a[1].seq - b[1].seq).map(([k]) => k);
+    return [...this.sightings]
+      .filter(([, s]) => s.ts !== Infinity)
+      .sort((a, b) => a[1].ts - b[1].ts || a[1].seq - b[1].seq)
+      .map(([k]) => k);
   }
 
   /** events in time order (stable: equal timestamps keep their arrival order), decoded */

@@ -55,6 +55,10 @@ export interface PacketEvent {
   payload?: Uint8Array;
 }
 
+/** viewKind bits: the first code of every tupleKey (events/tuple-key.ts reads them) */
+export const VIEW_V6 = 2;
+export const VIEW_L4 = 1;
+
 /** A connection tuple as numbers (EventBatch.readTuple); word 0 is 0 for "none". */
 export type Tuple = Uint32Array;
 export const TUPLE_WORDS = 10;
@@ -143,10 +147,16 @@ export class EventBatch {
   /** Where the headers that describe the packet itself start (the inner ones once
    * VXLAN-encapsulated, as l3View does for a decoded event); -1 for a frame without IP. */
   private viewOff(i: number): number {
-    const o = i * RECORD_SIZE;
-    const flags = this.dv.getUint16(o + Off.flags, true);
-    if (flags & Flag.ENCAP) return o + Off.inner;
-    return flags & Flag.NO_L3 ? -1 : o + Off.outer;
+    const flags = this.flags(i);
+    if (flags & Flag.ENCAP) return i * RECORD_SIZE + Off.inner;
+    return flags & Flag.NO_L3 ? -1 : i * RECORD_SIZE + Off.outer;
+  }
+  /** Those headers' family and whether their ports were read: VIEW_V6 | VIEW_L4 bits
+   * (meaningless without IP). Also the first code of a tupleKey. */
+  private viewKind(i: number): number {
+    const flags = this.flags(i);
+    if (flags & Flag.ENCAP) return (flags & Flag.INNER_V6 ? VIEW_V6 : 0) | (flags & Flag.INNER_L4 ? VIEW_L4 : 0);
+    return (flags & Flag.IPV6 ? VIEW_V6 : 0) | (flags & Flag.L4 ? VIEW_L4 : 0);
   }
   /** whether record i is VXLAN-encapsulated (vni and inner headers valid) */
   encapsulated(i: number): boolean {
@@ -163,8 +173,7 @@ export class EventBatch {
   }
   /** whether the packet's own ports and TCP fields were read */
   viewL4(i: number): boolean {
-    const flags = this.flags(i);
-    return !!(flags & Flag.ENCAP ? flags & Flag.INNER_L4 : flags & Flag.NO_L3 ? 0 : flags & Flag.L4);
+    return this.viewOff(i) >= 0 && !!(this.viewKind(i) & VIEW_L4);
   }
   viewTcpSeq(i: number): number {
     return this.dv.getUint32(this.viewOff(i) + HdrOff.tcp_seq, true);
@@ -179,10 +188,8 @@ export class EventBatch {
   viewHeaders(i: number): PacketHeaders | undefined {
     const o = this.viewOff(i);
     if (o < 0) return undefined;
-    const flags = this.flags(i);
-    const encap = !!(flags & Flag.ENCAP);
-    const v6 = encap ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
-    return this.headers(o, v6 ? 6 : 4, this.viewL4(i));
+    const kind = this.viewKind(i);
+    return this.headers(o, kind & VIEW_V6 ? 6 : 4, !!(kind & VIEW_L4));
   }
 
   /** Copies the packet's own connection tuple (family, protocol, addresses, ports when
@@ -194,36 +201,46 @@ export class EventBatch {
       t[0] = 0;
       return;
     }
-    const flags = this.flags(i);
-    const v6 = flags & Flag.ENCAP ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
-    const l4 = this.viewL4(i);
-    t[0] = 1 | (v6 ? 2 : 0) | (l4 ? 4 : 0) | (this.bytes[o + HdrOff.proto] << 8);
-    const words = v6 ? 4 : 1;
+    const kind = this.viewKind(i);
+    t[0] = 0x100 | kind | (this.bytes[o + HdrOff.proto] << 2);
+    const words = kind & VIEW_V6 ? 4 : 1;
     for (let w = 0; w < 4; w++) {
       t[1 + w] = w < words ? this.dv.getUint32(o + HdrOff.saddr + 4 * w, true) : 0;
       t[5 + w] = w < words ? this.dv.getUint32(o + HdrOff.daddr + 4 * w, true) : 0;
     }
-    t[9] = l4 ? this.dv.getUint32(o + HdrOff.sport, true) : 0;
+    t[9] = kind & VIEW_L4 ? this.dv.getUint32(o + HdrOff.sport, true) : 0;
   }
+  /** whether record i's tuple is the one in t (readTuple's) */
+  sameTuple(i: number, t: Tuple): boolean {
+    const o = this.viewOff(i);
+    if (o < 0 || t[0] === 0) return false;
+    const kind = this.viewKind(i);
+    if (t[0] !== (0x100 | kind | (this.bytes[o + HdrOff.proto] << 2))) return false;
+    if (kind & VIEW_L4 && t[9] !== this.dv.getUint32(o + HdrOff.sport, true)) return false;
+    const words = kind & VIEW_V6 ? 4 : 1;
+    for (let w = 0; w < words; w++) {
+      if (t[1 + w] !== this.dv.getUint32(o + HdrOff.saddr + 4 * w, true)) return false;
+      if (t[5 + w] !== this.dv.getUint32(o + HdrOff.daddr + 4 * w, true)) return false;
+    }
+    return true;
+  }
+
   /** The packet's own directed tuple as a short flat string (tuple-key.ts reads it):
-   * family and whether ports were read, protocol, addresses as 16-bit words, ports. Equal
-   * keys ⇔ equal printed tuples, without printing anything. "" without IP. */
+   * viewKind, protocol, addresses as 16-bit words, ports (0 when not read). Equal keys ⇔
+   * equal printed tuples, without printing anything. "" without IP. */
   tupleKey(i: number): string {
     const o = this.viewOff(i);
     if (o < 0) return '';
-    const flags = this.flags(i);
-    const v6 = flags & Flag.ENCAP ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
-    const l4 = this.viewL4(i);
-    const head = (v6 ? 2 : 0) | (l4 ? 1 : 0);
+    const kind = this.viewKind(i);
     const proto = this.bytes[o + HdrOff.proto];
-    const sp = l4 ? this.dv.getUint16(o + HdrOff.sport, true) : 0;
-    const dp = l4 ? this.dv.getUint16(o + HdrOff.dport, true) : 0;
+    const sp = kind & VIEW_L4 ? this.dv.getUint16(o + HdrOff.sport, true) : 0;
+    const dp = kind & VIEW_L4 ? this.dv.getUint16(o + HdrOff.dport, true) : 0;
     const s = o + HdrOff.saddr;
     const d = o + HdrOff.daddr;
     const w = (at: number): number => this.dv.getUint16(at, false);
-    if (!v6) return String.fromCharCode(head, proto, w(s), w(s + 2), w(d), w(d + 2), sp, dp);
+    if (!(kind & VIEW_V6)) return String.fromCharCode(kind, proto, w(s), w(s + 2), w(d), w(d + 2), sp, dp);
     return String.fromCharCode(
-      head, proto,
+      kind, proto,
       w(s), w(s + 2), w(s + 4), w(s + 6), w(s + 8), w(s + 10), w(s + 12), w(s + 14),
       w(d), w(d + 2), w(d + 4), w(d + 6), w(d + 8), w(d + 10), w(d + 12), w(d + 14),
       sp, dp,
@@ -242,23 +259,6 @@ export class EventBatch {
     const ack = this.dv.getUint32(o + HdrOff.tcp_ack, true);
     const tail = String.fromCharCode(clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, this.bytes[o + HdrOff.tcp_flags]);
     return tail + this.tupleKey(i);
-  }
-
-  /** whether record i's tuple is the one in t (readTuple's) */
-  sameTuple(i: number, t: Tuple): boolean {
-    const o = this.viewOff(i);
-    if (o < 0 || t[0] === 0) return false;
-    const flags = this.flags(i);
-    const v6 = flags & Flag.ENCAP ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
-    const l4 = this.viewL4(i);
-    if (t[0] !== (1 | (v6 ? 2 : 0) | (l4 ? 4 : 0) | (this.bytes[o + HdrOff.proto] << 8))) return false;
-    if (l4 && t[9] !== this.dv.getUint32(o + HdrOff.sport, true)) return false;
-    const words = v6 ? 4 : 1;
-    for (let w = 0; w < words; w++) {
-      if (t[1 + w] !== this.dv.getUint32(o + HdrOff.saddr + 4 * w, true)) return false;
-      if (t[5 + w] !== this.dv.getUint32(o + HdrOff.daddr + 4 * w, true)) return false;
-    }
-    return true;
   }
 
   /** all records, as the kernel wrote them (a view): what a recording stores */

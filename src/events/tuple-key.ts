@@ -1,14 +1,13 @@
 // Reading the short tuple keys EventBatch.tupleKey() writes: the reverse direction, the
-// key both directions share, and the text a person reads (`6|10.0.0.1:5000>10.0.0.2:80`).
+// key both directions share, and the text a flow record shows (`tcp 10.0.0.1:5000 > 10.0.0.2:80`).
 // Keys are flat strings of 16-bit codes, so the correlator hashes and compares them
 // without printing an address per packet; printing happens once, for a flow record.
 import { endpointText, formatAddr } from './addr.js';
-
-const V6 = 2;
-const L4 = 1;
+import { VIEW_L4, VIEW_V6 } from './decode.js';
+import { protoName } from './proto.js';
 
 function words(k: string): number {
-  return k.charCodeAt(0) & V6 ? 8 : 2;
+  return k.charCodeAt(0) & VIEW_V6 ? 8 : 2;
 }
 
 /** the same connection the other way */
@@ -37,12 +36,12 @@ function addrText(k: string, at: number, n: number): string {
   return formatAddr(b, 0, n === 8 ? 6 : 4);
 }
 
-/** `6|10.0.0.1:5000>10.0.0.2:80`, as directedKey() prints a decoded packet */
-export function keyText(k: string): string {
+/** `tcp 10.0.0.1:5000 > 10.0.0.2:80` */
+export function tupleText(k: string): string {
   const n = words(k);
   const family = n === 8 ? 6 : 4;
-  const l4 = !!(k.charCodeAt(0) & L4);
+  const l4 = !!(k.charCodeAt(0) & VIEW_L4);
   const src = endpointText(addrText(k, 2, n), family, k.charCodeAt(2 + 2 * n), l4);
   const dst = endpointText(addrText(k, 2 + n, n), family, k.charCodeAt(3 + 2 * n), l4);
-  return `${k.charCodeAt(1)}|${src}>${dst}`;
+  return `${protoName(k.charCodeAt(1))} ${src} > ${dst}`;
 }
