@@ -308,7 +308,7 @@ export class Correlator {
       ? 'evicted'
       : f.reset
         ? 'reset'
-        : f.fins >= 2 && closedBothWays(journeys)
+        : f.fins >= 2 && closedBothWays(journeys, true)
           ? 'closed'
           : lastEnd === 'drop'
             ? 'dropped'

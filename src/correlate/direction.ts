@@ -32,9 +32,9 @@ export function assignDirections(ordered: Journey[]): string[] {
   return [...forward];
 }
 
-/** a FIN seen each way */
-export function closedBothWays(ordered: Journey[]): boolean {
-  assignDirections(ordered);
+/** a FIN seen each way (`assigned`: assignDirections already ran over these journeys) */
+export function closedBothWays(ordered: Journey[], assigned = false): boolean {
+  if (!assigned) assignDirections(ordered);
   let fwd = false;
   let rep = false;
   for (const j of ordered) {

@@ -6,7 +6,7 @@
 import type { PacketEvent, PacketHeaders } from '../events/decode.js';
 import { decodeNfAux, Hook, nfHookName } from '../events/hooks.js';
 import { protoName, tcpFlagString } from '../events/proto.js';
-import type { Change, Hop, HopHeaders, PathEnd } from './model.js';
+import type { Change, Hop, HopHeaders, HopWhat, PathEnd } from './model.js';
 import type { Namer } from './namer.js';
 import { nameChange, type RawChange } from './rewrite.js';
 import type { Direction } from './journey.js';
@@ -17,10 +17,19 @@ const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
 
 const INGRESS_HOOKS = new Set<number>([Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_HANDLE, Hook.VXLAN_RCV]);
 
+/** netfilter hook labels by hook number and stage (aux bits), printed once */
+const nfLabels = new Map<number, string>();
+
 function hookLabel(ev: PacketEvent): string {
   if (ev.hook === Hook.NF) {
-    const nf = decodeNfAux(ev.aux);
-    return `netfilter ${nfHookName[nf.hooknum] ?? nf.hooknum}${nf.stage === 'after' ? '' : ' (before NAT)'}`;
+    const k = ev.aux & 0xff00ff;
+    let label = nfLabels.get(k);
+    if (label === undefined) {
+      const nf = decodeNfAux(ev.aux);
+      label = `netfilter ${nfHookName[nf.hooknum] ?? nf.hooknum}${nf.stage === 'after' ? '' : ' (before NAT)'}`;
+      nfLabels.set(k, label);
+    }
+    return label;
   }
   return ev.hookName;
 }
@@ -89,20 +98,28 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
   let end: PathEnd = 'open';
   let drop: BuiltPath['drop'];
 
-  const place = (netns: number, ifindex: number): Omit<Hop, 'what' | 'hooks' | 't_ns' | 'latency_ns' | 'changes'> => {
+  // Hops are built field by field in their printed order, never by spreading a place into
+  // a literal: V8 gives spread-built objects a slow shape, and that alone made this
+  // function most of a replay's time.
+  const hop = (netns: number, ifindex: number, what: HopWhat, hooks: string[], tNs: number): Hop => {
     const d = ifindex ? namer.device(netns, ifindex) : undefined;
+    let h: Hop;
     if (d) {
-      return { node: d.node, netns: d.netns, netns_inode: netns, device: d.device, ifindex, kind: d.kind, ...(d.network ? { network: d.network } : {}), where: d.label };
+      h = { node: d.node, netns: d.netns, netns_inode: netns, device: d.device, ifindex, kind: d.kind } as Hop;
+      if (d.network) h.network = d.network;
+      h.where = d.label;
+    } else {
+      const ns = namer.netns(netns);
+      const nsText = ns ? `${ns.node} · ${ns.display}` : `netns ${netns}`;
+      h = { node: ns?.node ?? '?', netns: ns?.display ?? String(netns), netns_inode: netns } as Hop;
+      if (ifindex) h.ifindex = ifindex;
+      h.where = ifindex ? `${nsText} · if${ifindex}` : nsText;
     }
-    const ns = namer.netns(netns);
-    const nsText = ns ? `${ns.node} · ${ns.display}` : `netns ${netns}`;
-    return {
-      node: ns?.node ?? '?',
-      netns: ns?.display ?? String(netns),
-      netns_inode: netns,
-      ...(ifindex ? { ifindex } : {}),
-      where: ifindex ? `${nsText} · if${ifindex}` : nsText,
-    };
+    h.what = what;
+    h.hooks = hooks;
+    h.t_ns = tNs;
+    h.latency_ns = null;
+    return h;
   };
   const push = (hop: Hop, netns = -1, ifindex = -1): Hop => {
     const last = hops[hops.length - 1];
@@ -128,8 +145,10 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
         end = 'delivered';
         break;
       }
-      const at = ev.netns ? place(ev.netns, ev.ifindex) : cur ? place(cur.netns_inode, 0) : place(0, 0);
-      push({ ...at, what: 'drop', hooks: ['drop'], t_ns: ev.tsNs, latency_ns: null, changes: [], drop_reason: reason });
+      const at = ev.netns ? hop(ev.netns, ev.ifindex, 'drop', ['drop'], ev.tsNs) : hop(cur ? cur.netns_inode : 0, 0, 'drop', ['drop'], ev.tsNs);
+      at.changes = [];
+      at.drop_reason = reason;
+      push(at);
       end = 'dropped';
       drop = { where: at.where, reason };
       break;
@@ -155,7 +174,10 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       if (prev && sameNetns) changes.push(...named(rawChanges(prev, view, prevMark, ev.mark), ev.netns));
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
       changes.push({ kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule });
-      cur = push({ ...place(ev.netns, ev.ifindex), what: 'lb', hooks: [ev.hookName], t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(view, ev.mark), changes });
+      const lb = hop(ev.netns, ev.ifindex, 'lb', [ev.hookName], ev.tsNs);
+      lb.headers = hopHeaders(view, ev.mark);
+      lb.changes = changes;
+      cur = push(lb);
       prev = { ...view, daddr: svc.real.daddr, dport: svc.real.dport };
       prevMark = ev.mark;
       continue;
@@ -184,9 +206,10 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       changes.push(...named(natChanges, ev.netns));
       const hooks = after === ev ? [hookLabel(ev)] : [hookLabel(ev), hookLabel(after)];
       const isLb = changes.some((c) => c.kind === 'IPVS');
-      cur = push(
-        { ...place(ev.netns, ev.ifindex), what: isLb ? 'lb' : 'nat', hooks, t_ns: ev.tsNs, latency_ns: null, headers: hopHeaders(afterView, after.mark), changes },
-      );
+      const nat = hop(ev.netns, ev.ifindex, isLb ? 'lb' : 'nat', hooks, ev.tsNs);
+      nat.headers = hopHeaders(afterView, after.mark);
+      nat.changes = changes;
+      cur = push(nat);
       prev = afterView;
       prevMark = after.mark;
       prevVni = after.vni;
@@ -199,29 +222,22 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       // from a capture the rewrite happened somewhere between two devices, maybe in another
       // namespace: named by what changed, without claiming this namespace's rule made it
       const at = ev.hook === Hook.CAPTURED ? 0 : ev.netns;
-      changes.push(...named(rawChanges(prev, view, prevMark, ev.mark).filter((c) => c.field !== 'mark' || ev.hook === Hook.NF || sameNetns), at));
+      const raw = rawChanges(prev, view, prevMark, ev.mark);
+      if (raw.length) changes.push(...named(raw.filter((c) => c.field !== 'mark' || ev.hook === Hook.NF || sameNetns), at));
     }
     const d = direction(ev);
     if (cur && curNetns === ev.netns && curIfindex === ev.ifindex) {
-      if (!cur.hooks.includes(hookLabel(ev))) cur.hooks.push(hookLabel(ev));
+      const label = hookLabel(ev);
+      if (!cur.hooks.includes(label)) cur.hooks.push(label);
       if (cur.what !== d && d !== 'seen' && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
-      cur.changes.push(...changes);
+      if (changes.length) cur.changes.push(...changes);
       if (view && !cur.headers) cur.headers = hopHeaders(view, ev.mark);
     } else {
-      cur = push(
-        {
-          ...place(ev.netns, ev.ifindex),
-          what: d,
-          hooks: [hookLabel(ev)],
-          t_ns: ev.tsNs,
-          latency_ns: null,
-          ...(view ? { headers: hopHeaders(view, ev.mark) } : {}),
-          ...(ev.vni !== undefined && ev.outer ? { vxlan: { vni: ev.vni, src: srcText(ev.outer), dst: dstText(ev.outer) } } : {}),
-          changes,
-        },
-        ev.netns,
-        ev.ifindex,
-      );
+      const h = hop(ev.netns, ev.ifindex, d, [hookLabel(ev)], ev.tsNs);
+      if (view) h.headers = hopHeaders(view, ev.mark);
+      if (ev.vni !== undefined && ev.outer) h.vxlan = { vni: ev.vni, src: srcText(ev.outer), dst: dstText(ev.outer) };
+      h.changes = changes;
+      cur = push(h, ev.netns, ev.ifindex);
     }
     if (view) {
       prev = view;

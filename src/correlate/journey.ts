@@ -62,6 +62,8 @@ export class Journey {
    * (Infinity: seen only at an IPVS transmit, which places no key in time) */
   private readonly sightings = new Map<string, { ts: number; seq: number }>();
   private arrivals = 0;
+  /** orderedKeys(), until a sighting changes */
+  private keyOrder: string[] | undefined;
   private sorted = true;
   private lastAddedTs = -Infinity;
   private decoded: PacketEvent[] | undefined;
@@ -170,11 +172,13 @@ export class Journey {
     const s = this.sightings.get(key);
     if (!s) {
       this.sightings.set(key, { ts: at, seq });
+      this.keyOrder = undefined;
       return true;
     }
     if (at < s.ts) {
       s.ts = at;
       s.seq = seq;
+      this.keyOrder = undefined;
     }
     return false;
   }
@@ -186,10 +190,11 @@ export class Journey {
 
   /** the directed tuples it was seen with, in time order of their first sighting */
   orderedKeys(): string[] {
-    return [...this.sightings]
+    this.keyOrder ??= [...this.sightings]
       .filter(([, s]) => s.ts !== Infinity)
       .sort((a, b) => a[1].ts - b[1].ts || a[1].seq - b[1].seq)
       .map(([k]) => k);
+    return this.keyOrder;
   }
 
   /** events in time order (stable: equal timestamps keep their arrival order), decoded */

@@ -6,8 +6,22 @@ export function endpointText(addr: string, family: 4 | 6, port: number, l4: bool
   return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+/** IPv4 text by address: a flow's few addresses are printed for every event decoded, and
+ * a new string each time was a large share of a replay's garbage */
+const v4Text = new Map<number, string>();
+const V4_CACHE_MAX = 65536;
+
 export function formatAddr(b: Uint8Array, o: number, family: 4 | 6): string {
-  if (family === 4) return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  if (family === 4) {
+    const key = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+    let text = v4Text.get(key);
+    if (text === undefined) {
+      if (v4Text.size >= V4_CACHE_MAX) v4Text.clear();
+      text = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+      v4Text.set(key, text);
+    }
+    return text;
+  }
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
   // RFC 5952: the longest run of two or more zero words becomes "::"

@@ -76,6 +76,10 @@ export class EventBatch {
   private readonly payloadBuf: Uint8Array;
   /** payloadStart[i]: where record i's bytes start in payloadBuf; built at first use */
   private payloadStart?: Uint32Array;
+  /** the skb address skb(i) last printed, and its text */
+  private skbHi = -1;
+  private skbLo = -1;
+  private skbText = '';
 
   constructor(buf: Uint8Array, count?: number, payload?: Uint8Array) {
     // a plain Uint8Array view: Buffer's own subarray() is several times slower
@@ -111,7 +115,15 @@ export class EventBatch {
   }
   skb(i: number): string {
     const o = i * RECORD_SIZE + Off.skb;
-    return this.dv.getUint32(o + 4, true).toString(16) + this.dv.getUint32(o, true).toString(16).padStart(8, '0');
+    const hi = this.dv.getUint32(o + 4, true);
+    const lo = this.dv.getUint32(o, true);
+    // the records of one packet are read one after another: print its address once
+    if (hi !== this.skbHi || lo !== this.skbLo) {
+      this.skbHi = hi;
+      this.skbLo = lo;
+      this.skbText = hi.toString(16) + lo.toString(16).padStart(8, '0');
+    }
+    return this.skbText;
   }
   netns(i: number): number {
     return this.dv.getUint32(i * RECORD_SIZE + Off.netns, true);

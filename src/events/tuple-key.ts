@@ -12,11 +12,13 @@ function words(k: string): number {
 
 /** the same connection the other way */
 export function reverseKey(k: string): string {
-  const n = words(k);
-  const codes: number[] = [k.charCodeAt(0), k.charCodeAt(1)];
-  for (let i = 0; i < n; i++) codes.push(k.charCodeAt(2 + n + i));
-  for (let i = 0; i < n; i++) codes.push(k.charCodeAt(2 + i));
-  codes.push(k.charCodeAt(3 + 2 * n), k.charCodeAt(2 + 2 * n));
+  const c = (at: number): number => k.charCodeAt(at);
+  // IPv4, the common case, without building an array of codes
+  if (words(k) === 2) return String.fromCharCode(c(0), c(1), c(4), c(5), c(2), c(3), c(7), c(6));
+  const codes: number[] = [c(0), c(1)];
+  for (let i = 0; i < 8; i++) codes.push(c(10 + i));
+  for (let i = 0; i < 8; i++) codes.push(c(2 + i));
+  codes.push(c(19), c(18));
   return String.fromCharCode(...codes);
 }
 
