@@ -1,7 +1,7 @@
 // Events → journeys → flows → flow records. Pure: time only moves with the timestamps it is
 // given (events, and advance(now) from the source), so a recording replays to the same
 // records. Every table is bounded and every eviction is counted.
-import { EventBatch, type PacketEvent } from '../events/decode.js';
+import { EventBatch, newTuple, type PacketEvent } from '../events/decode.js';
 import { encodeEvents } from '../events/encode.js';
 import { RecordLog } from '../events/record-log.js';
 import { MeshTraceError } from '../errors.js';
@@ -65,6 +65,9 @@ export class Correlator {
   private readonly branches = new Map<Journey, { journey: Journey; built: BuiltPath }>();
   private readonly o: Required<Omit<CorrelatorOptions, 'accept'>> & Pick<CorrelatorOptions, 'accept'>;
   private nextId = 1;
+  /** the tuple of the last record with one, and its journey (whose lastKey it is) */
+  private readonly tuple = newTuple();
+  private tupleOf: Journey | undefined;
   private events = 0;
   private eventsWithoutPacket = 0;
   private clones = 0;
@@ -118,46 +121,48 @@ export class Correlator {
   private one(b: EventBatch, i: number, clock: string, clockNo: number, key: number): void {
     this.events++;
     const hook = b.hook(i);
-    const ip = b.hasView(i);
-    if (!ip && (hook === Hook.CONSUME || hook === Hook.DROP) && !this.journeys.has(key)) {
+    const vo = b.viewOff(i);
+    if (vo < 0 && (hook === Hook.CONSUME || hook === Hook.DROP) && !this.journeys.has(key)) {
       // the free may have overtaken the packet's first events (another CPU's batch)
       const free = new RecordLog();
       free.append(b, i);
       this.orphanFrees.set(key, free);
       return;
     }
-    const { journey: j, fresh } = this.journeys.place(b, i, key, clock);
-    if (fresh && this.orphanFrees.size) {
+    const ts = b.tsNs(i);
+    const j = this.journeys.place(b, i, key, clock, ts, hook, vo);
+    if (this.journeys.fresh && this.orphanFrees.size) {
       const free = this.orphanFrees.get(key);
-      if (free && free.batch().tsNs(0) >= b.tsNs(i)) {
+      if (free && free.batch().tsNs(0) >= ts) {
         this.orphanFrees.delete(key);
-        j.add(free.batch(), 0, this.o.maxEventsPerJourney);
+        const fb = free.batch();
+        j.add(fb, 0, this.o.maxEventsPerJourney, fb.tsNs(0), fb.hook(0), fb.viewOff(0));
       }
     }
     if (hook === Hook.CONSUME) this.mayRelease(j);
-    const proto = ip ? b.viewProto(i) : -1;
-    if (!ip || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
+    const proto = vo < 0 ? -1 : b.protoAt(vo);
+    if (vo < 0 || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
       if (j.flow) j.flow.touch(j);
       return;
     }
-    const ts = b.tsNs(i);
     // consecutive events of one packet mostly carry the tuple the last one did
     const placed = hook !== Hook.IPVS_NAT_XMIT;
-    if (b.sameTuple(i, j.lastTuple)) {
-      j.sawKey(j.lastKey, ts, placed);
+    if (j === this.tupleOf && b.sameTuple(i, this.tuple)) {
+      if (placed) j.sawLastKeyAgain(ts);
       j.flow?.touch(j);
       return;
     }
     const dkey = b.tupleKey(i);
-    b.readTuple(i, j.lastTuple);
+    b.readTuple(i, this.tuple);
+    this.tupleOf = j;
     j.lastKey = dkey;
     const first = j.keyCount === 0;
     if (!j.sawKey(dkey, ts, placed)) {
       j.flow?.touch(j);
       return;
     }
-    this.noteDatagram(j, ts, b.datagramKey(i, clockNo), first);
-    if (first && proto === 6) j.tcpFlags = b.viewTcpFlags(i);
+    this.noteDatagram(j, ts, b.datagramKey(i, clockNo, dkey), first);
+    if (first && proto === 6) j.tcpFlags = b.tcpFlagsAt(vo);
     this.flows.link(j, dkey);
     if (first) {
       j.flow!.noteTcpFlags(j);
@@ -198,13 +203,16 @@ export class Correlator {
   /** Time has reached nowNs on the source's clock: report the flows that are done. */
   advance(nowNs: number): FlowRecord[] {
     this.journeys.sweep(nowNs - this.o.reorderNs, nowNs - this.o.flowTimeoutNs);
-    for (const [k, j] of this.datagrams) if (j.lastTs < nowNs - 1e9) this.datagrams.delete(k);
-    for (const [k, free] of this.orphanFrees) {
+    // forEach: a for-of over entries would build an array per entry, every tick
+    this.datagrams.forEach((j, k) => {
+      if (j.lastTs < nowNs - 1e9) this.datagrams.delete(k);
+    });
+    this.orphanFrees.forEach((free, k) => {
       if (free.batch().tsNs(0) < nowNs - this.o.reorderNs) {
         this.orphanFrees.delete(k);
         this.eventsWithoutPacket++;
       }
-    }
+    });
     const done: Flow[] = [...this.pending.splice(0)];
     for (const f of this.flows.live) {
       // a flow this old may go on for long: its journeys copy their records out of the

@@ -7,8 +7,9 @@
 // events needs; the events are decoded when, and if, its hops are built. Most journeys of
 // a long flow never are: only the first packet each way (and dropped ones) get hops.
 import { Hook } from '../events/hooks.js';
-import { newTuple, type EventBatch, type PacketEvent, type Tuple } from '../events/decode.js';
+import type { EventBatch, PacketEvent } from '../events/decode.js';
 import { RecordLog } from '../events/record-log.js';
+import { RecordRefs } from '../events/record-refs.js';
 import type { Flow } from './flow.js';
 import { l3View } from './tuple.js';
 
@@ -20,9 +21,8 @@ export const MAX_CLOCKS = 31;
 const SKB_SPAN = 2 ** 48;
 
 export class Journey {
-  /** its records while they are still in the batches they came in (index by index)... */
-  private inBatch: EventBatch[] = [];
-  private atIndex: number[] = [];
+  /** its records while they are still in the batches they came in... */
+  private refs = new RecordRefs();
   /** ...or, once the journey outlives its place in the table, its own copy */
   private log: RecordLog | undefined;
   /** events past maxEvents, not kept */
@@ -47,8 +47,7 @@ export class Journey {
   sawTunnel = false;
   /** the datagram keys this journey is indexed under (for clone detection) */
   readonly datagramKeys: string[] = [];
-  /** the tuple last looked up in its keys, and that key: consecutive events of a packet share it */
-  readonly lastTuple: Tuple = newTuple();
+  /** the key of the tuple it was last seen with: consecutive events of a packet share it */
   lastKey = '';
   /** IP length of the first event (in time order) that carries IP headers */
   firstIpLen = 0;
@@ -59,8 +58,11 @@ export class Journey {
   private firstSeq = 0;
   private firstFlags = 0;
   /** each directed key seen along the way, with the time and arrival of its first sighting
-   * (Infinity: seen only at an IPVS transmit, which places no key in time) */
-  private readonly sightings = new Map<string, { ts: number; seq: number }>();
+   * (Infinity: seen only at an IPVS transmit, which places no key in time): a handful per
+   * packet (one more per rewrite), so small arrays searched in order */
+  private readonly keys: string[] = [];
+  private readonly keyTs: number[] = [];
+  private readonly keySeq: number[] = [];
   private arrivals = 0;
   /** orderedKeys(), until a sighting changes */
   private keyOrder: string[] | undefined;
@@ -86,27 +88,26 @@ export class Journey {
     return this.tableKey % SKB_SPAN;
   }
 
-  /** record i of b is this journey's: copy it and note what later events are judged by */
-  add(b: EventBatch, i: number, maxEvents: number): void {
-    const ts = b.tsNs(i);
-    const hook = b.hook(i);
+  /** record i of b is this journey's: keep it and note what later events are judged by.
+   * ts, hook and vo (b.viewOff(i)) are read once by the caller. */
+  add(b: EventBatch, i: number, maxEvents: number, ts: number, hook: number, vo: number): void {
     if (ts < this.firstTs) this.firstTs = ts;
     if (ts > this.lastTs) this.lastTs = ts;
     if (hook === Hook.CONSUME || hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ts);
     if (hook === Hook.DROP) this.sawDrop = true;
-    if (b.encapsulated(i)) this.sawTunnel = true;
-    if (b.hasView(i)) {
+    if (!this.sawTunnel && b.encapsulated(i)) this.sawTunnel = true;
+    if (vo >= 0) {
       if (this.firstProto < 0) {
-        this.firstProto = b.viewProto(i);
+        this.firstProto = b.protoAt(vo);
         this.firstL4 = b.viewL4(i);
         if (this.firstProto === TCP && this.firstL4) {
-          this.firstSeq = b.viewTcpSeq(i);
-          this.firstFlags = b.viewTcpFlags(i);
+          this.firstSeq = b.tcpSeqAt(vo);
+          this.firstFlags = b.tcpFlagsAt(vo);
         }
       }
       if (ts < this.firstIpTs) {
         this.firstIpTs = ts;
-        this.firstIpLen = b.viewIpLen(i);
+        this.firstIpLen = b.ipLenAt(vo);
       }
     }
     if (this.kept() >= maxEvents) {
@@ -117,83 +118,94 @@ export class Journey {
     this.lastAddedTs = ts;
     if (this.released) return;
     if (this.log) this.log.append(b, i);
-    else {
-      this.inBatch.push(b);
-      this.atIndex.push(i);
-    }
+    else this.refs.append(b, i);
     this.decoded = undefined;
   }
 
   private kept(): number {
-    return this.log ? this.log.length : this.atIndex.length;
+    return this.log ? this.log.length : this.refs.length;
   }
 
   /** Copies its records out of their batches, so that a journey of a long flow keeps 160
    * bytes per event alive rather than whole batches. Later events are appended to the copy. */
   compact(): void {
     if (this.log || this.released) return;
-    const log = new RecordLog(this.atIndex.length);
-    for (let k = 0; k < this.atIndex.length; k++) log.append(this.inBatch[k], this.atIndex[k]);
+    const log = new RecordLog(this.refs.length);
+    this.refs.forEach((b, i) => log.append(b, i));
     this.log = log;
-    this.inBatch = [];
-    this.atIndex = [];
+    this.refs = new RecordRefs();
   }
 
   /** Lets go of its records: they will never be read (see Correlator.mayRelease). */
   release(): void {
     this.released = true;
-    this.inBatch = [];
-    this.atIndex = [];
+    this.refs = new RecordRefs();
     this.log = undefined;
     this.decoded = undefined;
   }
 
   /** the first directed key in time order */
   firstKey(): string | undefined {
-    let best: string | undefined;
-    let bt = Infinity;
-    let bs = Infinity;
-    for (const [k, s] of this.sightings) {
-      if (s.ts === Infinity) continue;
-      if (s.ts < bt || (s.ts === bt && s.seq < bs)) {
-        best = k;
-        bt = s.ts;
-        bs = s.seq;
-      }
+    let best = -1;
+    for (let k = 0; k < this.keys.length; k++) {
+      const t = this.keyTs[k];
+      if (t === Infinity) continue;
+      if (best < 0 || t < this.keyTs[best] || (t === this.keyTs[best] && this.keySeq[k] < this.keySeq[best])) best = k;
     }
-    return best;
+    return best < 0 ? undefined : this.keys[best];
   }
 
   /** A directed key was seen at time ts (in arrival order); at an IPVS transmit
    * (`placed` false) the key becomes known without a place in time. Whether it is new. */
   sawKey(key: string, ts: number, placed: boolean): boolean {
-    const seq = this.arrivals++;
     const at = placed ? ts : Infinity;
-    const s = this.sightings.get(key);
-    if (!s) {
-      this.sightings.set(key, { ts: at, seq });
+    const k = this.keys.indexOf(key);
+    if (k < 0) {
+      this.keys.push(key);
+      this.keyTs.push(at);
+      this.keySeq.push(this.arrivals++);
       this.keyOrder = undefined;
       return true;
     }
-    if (at < s.ts) {
-      s.ts = at;
-      s.seq = seq;
+    if (at < this.keyTs[k]) {
+      this.keyTs[k] = at;
+      this.keySeq[k] = this.arrivals++;
       this.keyOrder = undefined;
     }
     return false;
   }
 
+  /** sawKey for the key last seen (lastKey), which most events of a packet carry: only an
+   * earlier time changes anything */
+  sawLastKeyAgain(ts: number): void {
+    const k = this.keys.length - 1;
+    if (k >= 0 && this.keys[k] === this.lastKey) {
+      if (ts >= this.keyTs[k]) return;
+    }
+    this.sawKey(this.lastKey, ts, true);
+  }
+
   /** how many directed keys it was seen with */
   get keyCount(): number {
-    return this.sightings.size;
+    return this.keys.length;
   }
 
   /** the directed tuples it was seen with, in time order of their first sighting */
   orderedKeys(): string[] {
-    this.keyOrder ??= [...this.sightings]
-      .filter(([, s]) => s.ts !== Infinity)
-      .sort((a, b) => a[1].ts - b[1].ts || a[1].seq - b[1].seq)
-      .map(([k]) => k);
+    if (!this.keyOrder) {
+      // a handful of keys: an insertion sort by (time, arrival), without Array.sort's work
+      const idx: number[] = [];
+      for (let k = 0; k < this.keys.length; k++) {
+        const t = this.keyTs[k];
+        if (t === Infinity) continue;
+        let at = idx.length;
+        while (at > 0 && (this.keyTs[idx[at - 1]] > t || (this.keyTs[idx[at - 1]] === t && this.keySeq[idx[at - 1]] > this.keySeq[k]))) at--;
+        idx.splice(at, 0, k);
+      }
+      const out: string[] = new Array(idx.length);
+      for (let n = 0; n < idx.length; n++) out[n] = this.keys[idx[n]];
+      this.keyOrder = out;
+    }
     return this.keyOrder;
   }
 
@@ -205,7 +217,7 @@ export class Journey {
         const b = this.log.batch();
         for (let i = 0; i < b.length; i++) events.push(b.event(i));
       } else {
-        for (let k = 0; k < this.atIndex.length; k++) events.push(this.inBatch[k].event(this.atIndex[k]));
+        this.refs.forEach((b, i) => events.push(b.event(i)));
       }
       if (!this.sorted) events.sort((x, y) => x.tsNs - y.tsNs);
       this.decoded = events;
@@ -220,16 +232,14 @@ export class Journey {
 
   /** Whether record i of b can be this journey's packet: a freed-and-reused skb whose free
    * we missed shows up as a different TCP segment, or after a long silence. */
-  accepts(b: EventBatch, i: number, reuseGapNs: number): boolean {
-    const ts = b.tsNs(i);
+  accepts(b: EventBatch, i: number, reuseGapNs: number, ts: number, hook: number, vo: number): boolean {
     if (this.endTs !== undefined) return ts <= this.endTs;
-    const hook = b.hook(i);
     if (ts - this.lastTs > reuseGapNs && hook !== Hook.CONSUME && hook !== Hook.DROP) return false;
-    if (this.firstProto < 0 || !b.hasView(i)) return true;
+    if (this.firstProto < 0 || vo < 0) return true;
     // NAT changes addresses, not these
-    if (b.viewProto(i) !== this.firstProto) return false;
+    if (b.protoAt(vo) !== this.firstProto) return false;
     if (this.firstProto !== TCP || !this.firstL4 || !b.viewL4(i)) return true;
-    return b.viewTcpSeq(i) === this.firstSeq && b.viewTcpFlags(i) === this.firstFlags;
+    return b.tcpSeqAt(vo) === this.firstSeq && b.tcpFlagsAt(vo) === this.firstFlags;
   }
 }
 
@@ -248,6 +258,12 @@ export interface JourneyCounters {
 export class JourneyTable {
   private readonly bySkb = new Map<number, Journey>();
   private nextId = 1;
+  /** whether the journey place() last returned is new */
+  fresh = false;
+  /** the key place() last found in the table, and its journey (dropped whenever the table
+   * lets go of a journey) */
+  private lastKey = -1;
+  private lastJourney: Journey | undefined;
   readonly counters: JourneyCounters = { journeys: 0, journeysEvicted: 0, missedFrees: 0, eventsTruncated: 0 };
 
   constructor(
@@ -266,20 +282,22 @@ export class JourneyTable {
   }
 
   has(key: number): boolean {
-    return this.bySkb.has(key);
+    return key === this.lastKey || this.bySkb.has(key);
   }
 
-  /** the journey record i of b belongs to (a new one when its skb is new or was reused) */
-  place(b: EventBatch, i: number, key: number, clock: string): { journey: Journey; fresh: boolean } {
-    const ts = b.tsNs(i);
-    let j = this.bySkb.get(key);
+  /** the journey record i of b belongs to (a new one when its skb is new or was reused;
+   * `fresh` then says so until the next call). ts, hook and vo: as Journey.add takes them. */
+  place(b: EventBatch, i: number, key: number, clock: string, ts: number, hook: number, vo: number): Journey {
+    // the records of one packet mostly come one after another: skip the lookup
+    const inTable = key === this.lastKey ? this.lastJourney : this.bySkb.get(key);
+    let j = inTable;
     // a late event of the packet this address carried before
     if (j?.previous?.endTs !== undefined && ts < j.firstTs && ts <= j.previous.endTs) j = j.previous;
-    else if (j && !j.accepts(b, i, this.reuseGapNs)) {
+    else if (j && !j.accepts(b, i, this.reuseGapNs, ts, hook, vo)) {
       if (j.endTs === undefined) this.counters.missedFrees++;
       j = undefined;
     }
-    let fresh = false;
+    this.fresh = false;
     if (!j) {
       if (this.bySkb.size >= this.maxJourneys) this.evictOldest();
       const before = this.bySkb.get(key);
@@ -288,30 +306,37 @@ export class JourneyTable {
       this.bySkb.delete(key); // re-insert: Map order is age order
       this.bySkb.set(key, j);
       this.counters.journeys++;
-      fresh = true;
+      this.fresh = true;
+      this.lastKey = key;
+      this.lastJourney = j;
+    } else if (j === inTable) {
+      this.lastKey = key;
+      this.lastJourney = j;
     }
     const kept = j.truncated;
-    j.add(b, i, this.maxEvents);
+    j.add(b, i, this.maxEvents, ts, hook, vo);
     if (j.truncated !== kept) this.counters.eventsTruncated++;
-    return { journey: j, fresh };
+    return j;
   }
 
   /** Forget journeys that ended before `endedBefore` or went silent before `silentBefore`
    * (their hops stay with their flow; only the skb mapping goes). */
   sweep(endedBefore: number, silentBefore: number): void {
-    for (const [key, j] of this.bySkb) {
+    this.bySkb.forEach((j, key) => {
       if ((j.endTs !== undefined && j.endTs < endedBefore) || j.lastTs < silentBefore) {
         this.bySkb.delete(key);
-      }
-      else if (j.previous?.endTs !== undefined && j.previous.endTs < endedBefore) j.previous = undefined;
-    }
+        if (key === this.lastKey) this.lastKey = -1;
+      } else if (j.previous?.endTs !== undefined && j.previous.endTs < endedBefore) j.previous = undefined;
+    });
   }
 
   forget(j: Journey): void {
     if (this.bySkb.get(j.tableKey) === j) this.bySkb.delete(j.tableKey);
+    if (j.tableKey === this.lastKey) this.lastKey = -1;
   }
 
   private evictOldest(): void {
+    this.lastKey = -1;
     // ended journeys are only kept for late events: drop those first
     let looked = 0;
     for (const [key, j] of this.bySkb) {

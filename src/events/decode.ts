@@ -157,15 +157,16 @@ export class EventBatch {
   }
 
   /** Where the headers that describe the packet itself start (the inner ones once
-   * VXLAN-encapsulated, as l3View does for a decoded event); -1 for a frame without IP. */
-  private viewOff(i: number): number {
+   * VXLAN-encapsulated, as l3View does for a decoded event); -1 for a frame without IP.
+   * The *At(o) readers take it, so a hot path reads the flags once. */
+  viewOff(i: number): number {
     const flags = this.flags(i);
     if (flags & Flag.ENCAP) return i * RECORD_SIZE + Off.inner;
     return flags & Flag.NO_L3 ? -1 : i * RECORD_SIZE + Off.outer;
   }
   /** Those headers' family and whether their ports were read: VIEW_V6 | VIEW_L4 bits
    * (meaningless without IP). Also the first code of a tupleKey. */
-  private viewKind(i: number): number {
+  viewKind(i: number): number {
     const flags = this.flags(i);
     if (flags & Flag.ENCAP) return (flags & Flag.INNER_V6 ? VIEW_V6 : 0) | (flags & Flag.INNER_L4 ? VIEW_L4 : 0);
     return (flags & Flag.IPV6 ? VIEW_V6 : 0) | (flags & Flag.L4 ? VIEW_L4 : 0);
@@ -186,6 +187,19 @@ export class EventBatch {
   /** whether the packet's own ports and TCP fields were read */
   viewL4(i: number): boolean {
     return this.viewOff(i) >= 0 && !!(this.viewKind(i) & VIEW_L4);
+  }
+  /** at a view offset (viewOff, not -1): protocol, TCP sequence and flags, IP length */
+  protoAt(o: number): number {
+    return this.bytes[o + HdrOff.proto];
+  }
+  tcpSeqAt(o: number): number {
+    return this.dv.getUint32(o + HdrOff.tcp_seq, true);
+  }
+  tcpFlagsAt(o: number): number {
+    return this.bytes[o + HdrOff.tcp_flags];
+  }
+  ipLenAt(o: number): number {
+    return this.dv.getUint16(o + HdrOff.ip_len, true);
   }
   viewTcpSeq(i: number): number {
     return this.dv.getUint32(this.viewOff(i) + HdrOff.tcp_seq, true);
@@ -261,16 +275,16 @@ export class EventBatch {
 
   /** One datagram (tupleKey plus IP ID, length and TCP seq/ack/flags) on clock number
    * `clock`: the same bytes seen on a clone, or before and after a tunnel. */
-  datagramKey(i: number, clock: number): string {
+  datagramKey(i: number, clock: number, tupleKey = this.tupleKey(i)): string {
     const o = this.viewOff(i);
     if (o < 0) return '';
     const id = this.dv.getUint16(o + HdrOff.ip_id, true);
     const len = this.dv.getUint16(o + HdrOff.ip_len, true);
-    if (this.bytes[o + HdrOff.proto] !== 6) return String.fromCharCode(clock, id, len) + this.tupleKey(i);
+    if (this.bytes[o + HdrOff.proto] !== 6) return String.fromCharCode(clock, id, len) + tupleKey;
     const seq = this.dv.getUint32(o + HdrOff.tcp_seq, true);
     const ack = this.dv.getUint32(o + HdrOff.tcp_ack, true);
     const tail = String.fromCharCode(clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, this.bytes[o + HdrOff.tcp_flags]);
-    return tail + this.tupleKey(i);
+    return tail + tupleKey;
   }
 
   /** all records, as the kernel wrote them (a view): what a recording stores */
