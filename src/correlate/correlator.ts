@@ -200,8 +200,9 @@ export class Correlator {
     }
   }
 
-  /** Time has reached nowNs on the source's clock: report the flows that are done. */
-  advance(nowNs: number): FlowRecord[] {
+  /** Time has reached nowNs on the source's clock: report the flows that are done (to
+   * `sink` one by one as they are built, or as the returned list). */
+  advance(nowNs: number, sink?: (rec: FlowRecord) => void): FlowRecord[] {
     this.journeys.sweep(nowNs - this.o.reorderNs, nowNs - this.o.flowTimeoutNs);
     // forEach: a for-of over entries would build an array per entry, every tick
     this.datagrams.forEach((j, k) => {
@@ -224,12 +225,12 @@ export class Correlator {
       if (idle >= this.o.flowTimeoutNs) done.push(f);
       else if (idle >= this.o.closeLingerNs && (f.reset || (f.fins >= 2 && closedBothWays(timeOrder(f.journeys))))) done.push(f);
     }
-    return this.report(done, 'timeout');
+    return this.report(done, 'timeout', sink);
   }
 
   /** The source has ended: report every flow still open. */
-  flush(): FlowRecord[] {
-    return this.report([...this.pending.splice(0), ...this.flows.live], 'open');
+  flush(sink?: (rec: FlowRecord) => void): FlowRecord[] {
+    return this.report([...this.pending.splice(0), ...this.flows.live], 'open', sink);
   }
 
   counters(): CorrelatorCounters {
@@ -250,7 +251,9 @@ export class Correlator {
     };
   }
 
-  private report(flows: Flow[], idleState: FlowState): FlowRecord[] {
+  /** A sink gets each record as soon as it is built: a tick's records all alive at once
+   * would be copied by every young-generation collection until the list is handed over. */
+  private report(flows: Flow[], idleState: FlowState, sink?: (rec: FlowRecord) => void): FlowRecord[] {
     flows.sort((a, b) => a.firstTs - b.firstTs || a.seq - b.seq);
     const out: FlowRecord[] = [];
     for (const f of flows) {
@@ -260,13 +263,17 @@ export class Correlator {
         for (const dk of j.datagramKeys) if (this.datagrams.get(dk) === j) this.datagrams.delete(dk);
       }
       const rec = this.record(f, idleState);
+      // its events, decoded for the record, would otherwise live as long as the whole
+      // tick's flows do and be copied by every young-generation collection meanwhile
+      for (const j of f.journeys) j.release();
       if (this.o.accept && !this.o.accept(rec)) {
         this.filtered++;
         continue;
       }
       rec.id = this.nextId++;
       this.reported++;
-      out.push(rec);
+      if (sink) sink(rec);
+      else out.push(rec);
     }
     return out;
   }

@@ -20,6 +20,10 @@ const TCP = 6;
 export const MAX_CLOCKS = 31;
 const SKB_SPAN = 2 ** 48;
 
+/** what a journey's refs become once its records moved to a log or were let go of (never
+ * appended to: add() goes to the log, or nowhere, then) */
+const NO_REFS = new RecordRefs();
+
 export class Journey {
   /** its records while they are still in the batches they came in... */
   private refs = new RecordRefs();
@@ -133,13 +137,13 @@ export class Journey {
     const log = new RecordLog(this.refs.length);
     this.refs.forEach((b, i) => log.append(b, i));
     this.log = log;
-    this.refs = new RecordRefs();
+    this.refs = NO_REFS;
   }
 
   /** Lets go of its records: they will never be read (see Correlator.mayRelease). */
   release(): void {
     this.released = true;
-    this.refs = new RecordRefs();
+    this.refs = NO_REFS;
     this.log = undefined;
     this.decoded = undefined;
   }

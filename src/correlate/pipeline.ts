@@ -59,12 +59,14 @@ export class FlowPipeline {
 
   /** the source's clock reached nowNs: flows that are done are reported */
   tick(nowNs: number): void {
-    this.emit(this.correlator.advance(nowNs));
+    this.correlator.advance(nowNs, this.sink);
+    this.emit();
   }
 
   /** the source ended: every flow still open is reported */
   finish(): void {
-    this.emit(this.correlator.flush());
+    this.correlator.flush(this.sink);
+    this.emit();
   }
 
   counters(): CorrelatorCounters & { eventsFiltered: number } {
@@ -84,7 +86,19 @@ export class FlowPipeline {
     return this.accept(f);
   }
 
-  private emit(flows: FlowRecord[]): void {
-    if (flows.length) this.o.onFlows(flows);
+  /** Records go out in small groups as the correlator builds them: a whole tick's worth
+   * held until the end would be copied by the collector again and again meanwhile, and
+   * one at a time would be a write per flow. */
+  private out: FlowRecord[] = [];
+  private readonly sink = (rec: FlowRecord): void => {
+    this.out.push(rec);
+    if (this.out.length >= 64) this.emit();
+  };
+
+  private emit(): void {
+    if (!this.out.length) return;
+    const flows = this.out;
+    this.out = [];
+    this.o.onFlows(flows);
   }
 }
