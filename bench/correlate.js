@@ -5,7 +5,7 @@ import { EventBatch } from '../dist/events/decode.js';
 import { Off, HdrOff, RECORD_SIZE, Flag, EVENT_VERSION } from '../dist/events/layout.js';
 import { Correlator } from '../dist/correlate/index.js';
 
-const PLACES = 10;
+export const PLACES = 10;
 
 function writeHeaders(dv, o, h) {
   for (let i = 0; i < 4; i++) dv.setUint8(o + HdrOff.saddr + i, h.s[i]);

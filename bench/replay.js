@@ -4,7 +4,9 @@
 // walked, without correlating; and replayed through the flow pipeline into flow records,
 // as `mesh-trace replay` does. Two files of the same 80,000 packets: 20,000 four-packet
 // connections (the worst case: half of all events belong to a first packet, whose hops
-// every flow record spells out) and 4,000 twenty-packet ones.
+// every flow record spells out) and 4,000 twenty-packet ones. The file carries a topology
+// naming every namespace and device the records pass, as a recording does, so hops are
+// named the way a replay names them.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,18 @@ import { FORMAT_VERSION } from '../dist/capture/format.js';
 import { EventBatch } from '../dist/events/decode.js';
 import { EVENT_VERSION, RECORD_SIZE } from '../dist/events/layout.js';
 import { FlowPipeline } from '../dist/correlate/pipeline.js';
-import { makeRecords } from './correlate.js';
+import { makeRecords, PLACES } from './correlate.js';
+
+/** the namespaces and devices makeRecords' records pass, named as a recording's snapshot */
+export function benchTopology() {
+  const netns = [];
+  for (let pl = 0; pl < PLACES; pl++) {
+    const display = pl === 0 ? 'host' : pl % 3 === 1 ? `lb-${pl}` : `task.${pl}`;
+    const devices = [2, 3, 4].map((ifindex) => ({ ifindex, name: ifindex === 3 ? 'br0' : `veth${pl}${ifindex}`, kind: ifindex === 3 ? 'bridge' : 'veth', mtu: 1500, state: 'UP', up: true, addresses: [`10.9.${pl}.${ifindex}/24`] }));
+    netns.push({ inode: 4026531000 + pl, path: `/run/netns/bench${pl}`, names: [display], source: 'named', node: 'node1', display, role: pl === 0 ? 'host' : 'container', devices, routes: [], rules: [], errors: [] });
+  }
+  return { version: 1, takenAt: new Date(0).toISOString(), host: 'bench', nodes: ['node1'], netns, docker: [], ipvs: false, warnings: [] };
+}
 
 export async function benchReplay() {
   return { name: 'replay', workloads: [await replayOne(20000, 4), await replayOne(4000, 20)] };
@@ -30,6 +43,7 @@ async function replayOne(flows, packets) {
       formatVersion: FORMAT_VERSION, eventVersion: EVENT_VERSION, recordSize: RECORD_SIZE, host: 'bench', kernel: '', toolVersion: '',
       clock: { clock: 'local', monotonicNs: 0, wallNs: 0 }, filter: {}, snaplen: 0, argv: [], dropReasons: {},
     });
+    w.topology(benchTopology(), 0);
     let nextTick = 0;
     for (let s = 0; s < count; s += 1024) {
       const b = new EventBatch(buf.subarray(s * RECORD_SIZE, Math.min(count, s + 1024) * RECORD_SIZE));
@@ -42,7 +56,6 @@ async function replayOne(flows, packets) {
     }
     w.end(0, 'duration');
     w.close();
-    const namer = { device: () => undefined, netns: () => undefined, dropReason: (n) => String(n) };
     const readOnly = () => {
       const r = new CaptureReader(file);
       let n = 0;
@@ -58,7 +71,7 @@ async function replayOne(flows, packets) {
     const replay = () => {
       const r = new CaptureReader(file);
       reported = 0;
-      const p = new FlowPipeline({ namer, wallClock: (_c, ns) => ns, dropReason: String, onFlows: (f) => (reported += f.length) });
+      const p = new FlowPipeline({ wallClock: (_c, ns) => ns, dropReason: String, onFlows: (f) => (reported += f.length) });
       replayCapture(r, p);
       r.close();
     };
