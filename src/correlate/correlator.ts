@@ -49,6 +49,8 @@ export interface CorrelatorCounters {
 }
 
 const CLONE_WINDOW_NS = 1_000_000;
+
+type Branches = Map<Journey, { journey: Journey; built: BuiltPath }>;
 /** flows younger than this keep their journeys' records in the batches they came in */
 const COMPACT_AFTER_NS = 1e9;
 
@@ -61,8 +63,6 @@ export class Correlator {
   private readonly orphanFrees = new Map<number, RecordLog>();
   /** clock name → its number in journey table keys */
   private readonly clocks = new Map<string, number>();
-  /** best branches of the flow being recorded */
-  private readonly branches = new Map<Journey, { journey: Journey; built: BuiltPath }>();
   private readonly o: Required<Omit<CorrelatorOptions, 'accept'>> & Pick<CorrelatorOptions, 'accept'>;
   private nextId = 1;
   /** the tuple of the last record with one, and its journey (whose lastKey it is) */
@@ -284,6 +284,10 @@ export class Correlator {
     const packets = { forward: 0, reply: 0 };
     const bytes = { forward: 0, reply: 0 };
     const drops = new Map<string, DropSummary>();
+    // the best branches of this flow's packets, found once: a map of the record's own, since
+    // a long-lived one's table sits in the old generation, and the hops written into it
+    // would outlive every young-generation collection until the next full one
+    const branches: Branches = new Map();
     let lastEnd: 'drop' | 'other' = 'other';
     let lastTs = -Infinity;
     for (const j of journeys) {
@@ -294,7 +298,7 @@ export class Correlator {
       // a copy dropped while another copy went on (a bridge flooding) is not a lost packet
       // (hops are only built where a copy of the packet met a kfree_skb)
       const mayDrop = j.sawDrop || (j.clones > 0 && journeys.some((x) => x.parent === j && x.sawDrop));
-      const branch = mayDrop ? this.bestBranch(j, journeys) : undefined;
+      const branch = mayDrop ? this.bestBranch(j, journeys, branches) : undefined;
       const drop = branch?.built.end === 'dropped' ? branch.built.drop : undefined;
       if (drop) {
         const k = `${dir}|${drop.where}|${drop.reason}`;
@@ -307,8 +311,8 @@ export class Correlator {
         lastEnd = drop ? 'drop' : 'other';
       }
     }
-    const forward = this.path(f, journeys, 'forward');
-    const reply = this.path(f, journeys, 'reply');
+    const forward = this.path(f, journeys, 'forward', branches);
+    const reply = this.path(f, journeys, 'reply', branches);
     const clock = journeys[0]?.clock ?? 'local';
     let client = '';
     let server = '';
@@ -328,7 +332,6 @@ export class Correlator {
           : lastEnd === 'drop'
             ? 'dropped'
             : idleState;
-    this.branches.clear();
     return {
       type: 'flow',
       id: 0,
@@ -352,8 +355,8 @@ export class Correlator {
   /** Of a packet and its clones, the copy that went furthest (delivered, left the node,
    * still going, dropped), with its hops from the packet's first: the parent's up to the
    * moment of the copy, then the copy's own. */
-  private bestBranch(root: Journey, journeys: Journey[]): { journey: Journey; built: BuiltPath } {
-    const cached = this.branches.get(root);
+  private bestBranch(root: Journey, journeys: Journey[], branches: Branches): { journey: Journey; built: BuiltPath } {
+    const cached = branches.get(root);
     if (cached) return cached;
     const rank: Record<BuiltPath['end'], number> = { delivered: 3, left: 2, open: 1, dropped: 0 };
     const copies = [root];
@@ -372,19 +375,19 @@ export class Correlator {
       hops = [...parentHops, ...hops];
     }
     const out = { journey: chosen.journey, built: { ...chosen.built, hops } };
-    this.branches.set(root, out);
+    branches.set(root, out);
     return out;
   }
 
   /** the path of the first packet of a direction, continued across a VXLAN tunnel into the
    * other node's journey of the same datagram when the two are different skbs */
-  private path(f: Flow, journeys: Journey[], dir: Direction): Path | null {
+  private path(f: Flow, journeys: Journey[], dir: Direction, branches: Branches): Path | null {
     const j = journeys.find((x) => !x.parent && (x.dir ?? 'forward') === dir);
     if (!j) return null;
     const first = j.firstHeaders();
     const view = first && l3View(first);
     if (!first || !view) return null;
-    const branch = this.bestBranch(j, journeys);
+    const branch = this.bestBranch(j, journeys, branches);
     let built: BuiltPath = branch.built;
     const hops = [...built.hops];
     let cur = branch.journey;
