@@ -275,16 +275,31 @@ export class EventBatch {
 
   /** One datagram (tupleKey plus IP ID, length and TCP seq/ack/flags) on clock number
    * `clock`: the same bytes seen on a clone, or before and after a tunnel. */
-  datagramKey(i: number, clock: number, tupleKey = this.tupleKey(i)): string {
+  datagramKey(i: number, clock: number, tupleKey?: string): string {
     const o = this.viewOff(i);
     if (o < 0) return '';
     const id = this.dv.getUint16(o + HdrOff.ip_id, true);
     const len = this.dv.getUint16(o + HdrOff.ip_len, true);
-    if (this.bytes[o + HdrOff.proto] !== 6) return String.fromCharCode(clock, id, len) + tupleKey;
-    const seq = this.dv.getUint32(o + HdrOff.tcp_seq, true);
-    const ack = this.dv.getUint32(o + HdrOff.tcp_ack, true);
-    const tail = String.fromCharCode(clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, this.bytes[o + HdrOff.tcp_flags]);
-    return tail + tupleKey;
+    const tcp = this.bytes[o + HdrOff.proto] === 6;
+    const seq = tcp ? this.dv.getUint32(o + HdrOff.tcp_seq, true) : 0;
+    const ack = tcp ? this.dv.getUint32(o + HdrOff.tcp_ack, true) : 0;
+    const flags = tcp ? this.bytes[o + HdrOff.tcp_flags] : 0;
+    const kind = this.viewKind(i);
+    if (kind & VIEW_V6 || !tcp) {
+      const head = tcp ? String.fromCharCode(clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, flags) : String.fromCharCode(clock, id, len);
+      return head + (tupleKey ?? this.tupleKey(i));
+    }
+    // IPv4 TCP, the common case: one flat string (a joined one is flattened again at every
+    // hash lookup)
+    const w = (at: number): number => this.dv.getUint16(at, false);
+    const s = o + HdrOff.saddr;
+    const d = o + HdrOff.daddr;
+    const l4 = kind & VIEW_L4;
+    return String.fromCharCode(
+      clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, flags,
+      kind, 6, w(s), w(s + 2), w(d), w(d + 2),
+      l4 ? this.dv.getUint16(o + HdrOff.sport, true) : 0, l4 ? this.dv.getUint16(o + HdrOff.dport, true) : 0,
+    );
   }
 
   /** all records, as the kernel wrote them (a view): what a recording stores */
