@@ -217,11 +217,20 @@ export class Journey {
   ordered(): PacketEvent[] {
     if (!this.decoded) {
       const events: PacketEvent[] = [];
+      let lastB: EventBatch | undefined;
+      let lastI = 0;
+      let last: PacketEvent | undefined;
+      const decode = (b: EventBatch, i: number): void => {
+        last = b.event(i, last, lastB, lastI);
+        lastB = b;
+        lastI = i;
+        events.push(last);
+      };
       if (this.log) {
         const b = this.log.batch();
-        for (let i = 0; i < b.length; i++) events.push(b.event(i));
+        for (let i = 0; i < b.length; i++) decode(b, i);
       } else {
-        this.refs.forEach((b, i) => events.push(b.event(i)));
+        this.refs.forEach(decode);
       }
       if (!this.sorted) events.sort((x, y) => x.tsNs - y.tsNs);
       this.decoded = events;

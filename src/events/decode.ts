@@ -7,6 +7,9 @@ import { EventType, Flag, HdrOff, Off, READABLE_EVENT_VERSIONS, RECORD_SIZE } fr
 import { dirName, Hook, hookName } from './hooks.js';
 import { formatAddr } from './addr.js';
 
+/** struct mt_headers: the bytes two records' headers are compared by */
+const HEADER_SIZE = Off.inner - Off.outer;
+
 /** READABLE_EVENT_VERSIONS as a table: valid(i) is on every hot path */
 const readableVersion = new Uint8Array(256);
 for (const v of READABLE_EVENT_VERSIONS) readableVersion[v] = 1;
@@ -355,7 +358,9 @@ export class EventBatch {
     return this.payloadStart;
   }
 
-  event(i: number): PacketEvent {
+  /** Record i, decoded. `like`, decoded from record likeIndex of likeBatch, lends its
+   * header objects where the bytes are the same (decoded events are read, never changed). */
+  event(i: number, like?: PacketEvent, likeBatch?: EventBatch, likeIndex?: number): PacketEvent {
     const o = i * RECORD_SIZE;
     const dv = this.dv;
     const flags = dv.getUint16(o + Off.flags, true);
@@ -374,10 +379,18 @@ export class EventBatch {
       dropReason: dv.getUint32(o + Off.drop_reason, true),
       aux: dv.getUint32(o + Off.aux, true),
     };
-    if (!(flags & Flag.NO_L3)) ev.outer = this.headers(o + Off.outer, flags & Flag.IPV6 ? 6 : 4, !!(flags & Flag.L4));
+    // the records of one packet mostly repeat the headers of the one before: share them
+    const sameAsLast = like !== undefined && likeBatch !== undefined && likeIndex !== undefined && likeBatch.flags(likeIndex) === flags;
+    if (!(flags & Flag.NO_L3)) {
+      ev.outer = sameAsLast && like.outer && this.sameHeaderBytes(o + Off.outer, likeBatch, likeIndex * RECORD_SIZE + Off.outer)
+        ? like.outer
+        : this.headers(o + Off.outer, flags & Flag.IPV6 ? 6 : 4, !!(flags & Flag.L4));
+    }
     if (flags & Flag.ENCAP) {
       ev.vni = dv.getUint32(o + Off.vni, true);
-      ev.inner = this.headers(o + Off.inner, flags & Flag.INNER_V6 ? 6 : 4, !!(flags & Flag.INNER_L4));
+      ev.inner = sameAsLast && like.inner && this.sameHeaderBytes(o + Off.inner, likeBatch, likeIndex * RECORD_SIZE + Off.inner)
+        ? like.inner
+        : this.headers(o + Off.inner, flags & Flag.INNER_V6 ? 6 : 4, !!(flags & Flag.INNER_L4));
     }
     if (hook === Hook.IPVS_NAT_XMIT && ev.outer) {
       const conn = this.headers(o + Off.inner, ev.outer.family, true);
@@ -390,6 +403,13 @@ export class EventBatch {
 
   *events(): IterableIterator<PacketEvent> {
     for (let i = 0; i < this.length; i++) if (this.valid(i)) yield this.event(i);
+  }
+
+  private sameHeaderBytes(o: number, other: EventBatch, oo: number): boolean {
+    const a = this.dv;
+    const b = other.dv;
+    for (let k = 0; k < HEADER_SIZE; k += 4) if (a.getUint32(o + k, true) !== b.getUint32(oo + k, true)) return false;
+    return true;
   }
 
   private headers(o: number, family: 4 | 6, l4: boolean): PacketHeaders {
