@@ -133,3 +133,26 @@ describe('decoding a batch of records', () => {
     expect(new EventBatch(concat(vxlan)).payload(0).byteLength).toBe(0);
   });
 });
+
+describe('decoding the records of one packet', () => {
+  const tcp = (daddrLast: number) =>
+    record((dv, b) => {
+      b[Off.hook] = Hook.TC_INGRESS;
+      dv.setUint16(Off.flags, Flag.L4, true);
+      b.set([10, 0, 0, 1], Off.outer + HdrOff.saddr);
+      b.set([10, 0, 0, daddrLast], Off.outer + HdrOff.daddr);
+      b[Off.outer + HdrOff.proto] = 6;
+      dv.setUint16(Off.outer + HdrOff.dport, 80, true);
+    });
+
+  it('shares decoded headers only where the bytes are the same', () => {
+    const b = new EventBatch(concat(tcp(2), tcp(2), tcp(3)));
+    const first = b.event(0);
+    const same = b.event(1, first, b, 0);
+    const rewritten = b.event(2, same, b, 1);
+    expect(same.outer).toBe(first.outer);
+    expect(rewritten.outer).not.toBe(same.outer);
+    expect(rewritten.outer?.daddr).toBe('10.0.0.3');
+    expect(b.event(2)).toEqual(rewritten);
+  });
+});
