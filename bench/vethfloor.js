@@ -40,6 +40,10 @@ export const VARIANTS = {
   floor3: { filter: {}, stubPrograms: FLOOR, hooks: PATH3, tcMode: 'tcx' },
   floor3Clsact: { filter: {}, stubPrograms: FLOOR, hooks: PATH3, tcMode: 'clsact' },
   floorTc2: { filter: {}, stubPrograms: FLOOR, hooks: ['device-egress', 'device-ingress'], tcMode: 'tcx' },
+  // the ring alone at both tc hooks (bpf/floor.bpf.c), the empty consume_skb beside them
+  ringResv: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_resv', mt_tc_egress: 'mt_floor_ring_resv' }, hooks: PATH3, tcMode: 'tcx' },
+  ringCopy: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_copy', mt_tc_egress: 'mt_floor_ring_copy' }, hooks: PATH3, tcMode: 'tcx' },
+  ringQuery: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_query', mt_tc_egress: 'mt_floor_ring_query' }, hooks: PATH3, tcMode: 'tcx' },
   nonMatching: { filter: { port: 9 } },
   everything: { filter: {} },
 };
@@ -56,22 +60,55 @@ function run(argv) {
   });
 }
 
+// MT_VF_PIN=1 (default): the client (and the softirq work of the whole path, which runs
+// in its context: veth hands the frame to the peer's backlog on the same CPU) on CPU 0, the
+// server on CPU 1, so runs do not differ by where the scheduler put the two
+const PIN = process.env.MT_VF_PIN !== '0';
+const pin = (cpu) => (PIN ? ['taskset', '-c', String(cpu)] : []);
+
+// iperf3 under bash, which prints the CPU (user, system) its child used on exit: a task's
+// system time is tick-accounted here and includes the softirq work done in its context
+const TIMED = ['bash', '-c', 'iperf3 "$@"; rc=$?; times >&2; exit $rc', 'iperf3'];
+function childSeconds(stderr) {
+  const m = stderr.trim().split('\n').pop().match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+  return m ? 60 * m[1] + +m[2] + 60 * m[3] + +m[4] : NaN;
+}
+
+function runTimed(argv, box = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    box.pid = p.pid;
+    let out = '', err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code, sig) => resolve({ code, sig, out, err, cpu: childSeconds(err) }));
+  });
+}
+
+// Also the CPU each side spent per packet: the client's (send, both tc hooks and the
+// receive softirq up to the socket, all in its context) and the server's (recvmsg and the
+// skb's free, where consume_skb fires). Less disturbed by other load than packets/s.
 async function iperf(net, seconds) {
-  const srv = spawn('ip', ['netns', 'exec', net.names[1], 'iperf3', '-s', '-1', '-B', '10.88.0.2', '-p', '15202'], { stdio: 'ignore' });
-  try {
-    await new Promise((r) => setTimeout(r, 300));
-    const out = await run(['ip', 'netns', 'exec', net.names[0], 'iperf3', '-u', '-b', '0', '-l', '64', '-t', String(seconds), '-c', '10.88.0.2', '-p', '15202', '-J']);
-    const s = JSON.parse(out).end;
-    const sum = s.sum_received ?? s.sum;
-    return Math.round((sum.packets - (sum.lost_packets ?? 0)) / sum.seconds);
-  } finally {
-    // reaped before returning, so its CPU is in our children's times (foreign load below)
-    if (srv.exitCode === null && srv.signalCode === null) {
-      const gone = new Promise((r) => srv.once('exit', r));
-      srv.kill();
-      await gone;
-    }
-  }
+  // SIGTERM to bash would not reach iperf3: the server ends by itself after one test (-1)
+  const box = {};
+  const srv = runTimed(['ip', 'netns', 'exec', net.names[1], ...pin(1), ...TIMED, '-s', '-1', '-B', '10.88.0.2', '-p', '15202'], box);
+  // a server left waiting (the client never came) is ended with its process group
+  const guard = setTimeout(() => { try { process.kill(-box.pid, 'SIGTERM'); } catch {} }, (seconds + 10) * 1000);
+  await new Promise((r) => setTimeout(r, 300));
+  const cl = await runTimed(['ip', 'netns', 'exec', net.names[0], ...pin(0), ...TIMED, '-u', '-b', '0', '-l', '64', '-t', String(seconds), '-c', '10.88.0.2', '-p', '15202', '-J']);
+  const sv = await srv;
+  clearTimeout(guard);
+  if (cl.code !== 0) throw new Error(`iperf3 client: exit ${cl.code}: ${cl.err || cl.out}`);
+  const s = JSON.parse(cl.out).end;
+  const sum = s.sum_received ?? s.sum;
+  const delivered = sum.packets - (sum.lost_packets ?? 0);
+  return {
+    pps: Math.round(delivered / sum.seconds),
+    lost: sum.lost_packets ?? 0,
+    clientNsPerPkt: Math.round((cl.cpu * 1e9) / sum.packets),
+    serverNsPerPkt: Math.round((sv.cpu * 1e9) / Math.max(1, delivered)),
+  };
 }
 
 /** run_time_ns and run_cnt of every loaded mt_* program (bpftool; names are cut to 15) */
@@ -91,9 +128,9 @@ async function traced(net, opts, seconds, stats) {
     for await (const b of s) events += b.length;
   })();
   try {
-    const pps = await iperf(net, seconds);
+    const r = await iperf(net, seconds);
     const c = s.counters();
-    const r = { pps, events, ringFull: c.ringFull, tc: s.tcMechanism() };
+    Object.assign(r, { events, ringFull: c.ringFull, tc: s.tcMechanism() });
     if (stats) r.progs = progStats();
     return r;
   } finally {
@@ -153,47 +190,51 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
       const order = names.map((_, i) => names[(i + r) % names.length]);
       for (const n of order) {
         const opts = VARIANTS[n];
-        let x;
-        // a run shared with another process's load measures that load: wait for a quiet
-        // machine, and measure again (up to 3 times) when other processes took more than
-        // 0.15 of a core during the run
-        for (let attempt = 0; ; attempt++) {
-          await quiet();
-          const c0 = cpuTimes(), o0 = ownCpu();
-          x = opts ? await traced(net, opts, seconds, stats) : { pps: await iperf(net, seconds) };
-          const c1 = cpuTimes(), o1 = ownCpu(), all = c1.busy + c1.idle + c1.steal - c0.busy - c0.idle - c0.steal;
-          x.busyCores = +((2 * (c1.busy - c0.busy)) / all).toFixed(2);
-          x.foreignCores = +((2 * (c1.busy - c0.busy - (o1 - o0))) / all).toFixed(2);
-          x.attempts = attempt + 1;
-          if (x.foreignCores <= 0.15 || attempt >= 3) break;
-          process.stderr.write(`  round ${r} ${n}: ${x.pps} with ${x.foreignCores} cores of other load, again\n`);
-        }
+        // wait for a quiet second first; a run that other processes shared anyway is kept,
+        // marked with their share (foreignCores), and left out of the summary above 0.15
+        await quiet(20000);
+        const c0 = cpuTimes(), o0 = ownCpu();
+        const x = opts ? await traced(net, opts, seconds, stats) : await iperf(net, seconds);
+        const c1 = cpuTimes(), o1 = ownCpu(), all = c1.busy + c1.idle + c1.steal - c0.busy - c0.idle - c0.steal;
+        x.busyCores = +((2 * (c1.busy - c0.busy)) / all).toFixed(2);
+        x.foreignCores = +((2 * (c1.busy - c0.busy - (o1 - o0))) / all).toFixed(2);
+        x.stealCores = +((2 * (c1.steal - c0.steal)) / all).toFixed(2);
         x.round = r;
         runs[n].push(x);
-        process.stderr.write(`  round ${r} ${n}: ${x.pps} busy ${x.busyCores} foreign ${x.foreignCores}${x.progs ? ' ' + JSON.stringify(x.progs) : ''}\n`);
+        process.stderr.write(`  round ${r} ${n}: ${x.pps} client ${x.clientNsPerPkt} ns/pkt server ${x.serverNsPerPkt} lost ${x.lost} foreign ${x.foreignCores} steal ${x.stealCores}${x.progs ? ' ' + JSON.stringify(x.progs) : ''}\n`);
       }
     }
+    const clean = (x) => x.foreignCores <= 0.15;
     const base = runs.untraced ?? runs[names[0]];
+    const baseMed = (k) => median(base.filter(clean).map((x) => x[k]));
     const out = {};
     for (const n of names) {
-      const pps = runs[n].map((x) => x.pps);
-      const ratios = runs[n].map((x) => x.pps / base[x.round].pps);
+      const ok = runs[n].filter(clean);
+      const pps = ok.map((x) => x.pps), cl = ok.map((x) => x.clientNsPerPkt), sv = ok.map((x) => x.serverNsPerPkt);
+      // per round against that round's untraced run, when both were clean
+      const ratios = ok.filter((x) => clean(base[x.round])).map((x) => x.pps / base[x.round].pps);
       out[n] = {
-        pps,
+        cleanRuns: `${ok.length}/${runs[n].length}`,
+        pps: runs[n].map((x) => x.pps),
+        foreignCores: runs[n].map((x) => x.foreignCores),
         medianPps: median(pps),
+        minPps: Math.min(...pps),
+        maxPps: Math.max(...pps),
+        ratioOfMedians: +(median(pps) / baseMed('pps')).toFixed(3),
         ratioPerRound: ratios.map((v) => +v.toFixed(3)),
-        ratioMedian: +median(ratios).toFixed(3),
-        ratioMin: +Math.min(...ratios).toFixed(3),
-        ratioMax: +Math.max(...ratios).toFixed(3),
-        ratioOfMedians: +(median(pps) / median(base.map((x) => x.pps))).toFixed(3),
+        ratioMedian: ratios.length ? +median(ratios).toFixed(3) : null,
+        clientNsPerPkt: cl,
+        clientNsMedian: median(cl),
+        clientNsAboveUntraced: median(cl) - baseMed('clientNsPerPkt'),
+        serverNsMedian: median(sv),
+        serverNsAboveUntraced: median(sv) - baseMed('serverNsPerPkt'),
+        lost: runs[n].map((x) => x.lost),
       };
-      out[n].busyCores = runs[n].map((x) => x.busyCores);
-      out[n].foreignCores = runs[n].map((x) => x.foreignCores);
       if (runs[n][0].tc) out[n].tc = runs[n][0].tc;
       if (runs[n][0].events !== undefined) out[n].events = runs[n].map((x) => x.events);
       if (stats && runs[n][0].progs) out[n].progs = runs[n].map((x) => x.progs);
     }
-    return { name: 'vethfloor', seconds, rounds, stats, variants: out };
+    return { name: 'vethfloor', seconds, rounds, stats, pinned: PIN, variants: out };
   } finally {
     if (stats) sh(['sysctl', '-q', '-w', `kernel.bpf_stats_enabled=${statsBefore === '1' ? 1 : 0}`]);
     net.destroy();
