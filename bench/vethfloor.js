@@ -15,6 +15,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ProbeSession } from '../dist/probe/session.js';
+
+// MT_VF_BASE=/path/to/another/worktree (built): its ProbeSession for the base* variants, to
+// measure a change side by side with the build it changes
+const BASE = process.env.MT_VF_BASE ? (await import(`${process.env.MT_VF_BASE}/dist/probe/session.js`)).ProbeSession : undefined;
 import { BenchNet } from './netns.js';
 import { sh } from './util.js';
 
@@ -44,6 +48,11 @@ export const VARIANTS = {
   ringResv: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_resv', mt_tc_egress: 'mt_floor_ring_resv' }, hooks: PATH3, tcMode: 'tcx' },
   ringCopy: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_copy', mt_tc_egress: 'mt_floor_ring_copy' }, hooks: PATH3, tcMode: 'tcx' },
   ringQuery: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_query', mt_tc_egress: 'mt_floor_ring_query' }, hooks: PATH3, tcMode: 'tcx' },
+  ringQueryNoWake: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_qnowake', mt_tc_egress: 'mt_floor_ring_qnowake' }, hooks: PATH3, tcMode: 'tcx' },
+  ringCross: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_cross', mt_tc_egress: 'mt_floor_ring_cross' }, hooks: PATH3, tcMode: 'tcx' },
+  ringCross16: { filter: {}, stubPrograms: { ...FLOOR, mt_tc_ingress: 'mt_floor_ring_cross16', mt_tc_egress: 'mt_floor_ring_cross16' }, hooks: PATH3, tcMode: 'tcx' },
+  baseNonMatching: { filter: { port: 9 }, base: true },
+  baseEverything: { filter: {}, base: true },
   nonMatching: { filter: { port: 9 } },
   everything: { filter: {} },
 };
@@ -121,8 +130,9 @@ function progStats() {
   return out;
 }
 
-async function traced(net, opts, seconds, stats) {
-  const s = await ProbeSession.open({ namespaces: net.refs(), follow: false, ...opts });
+async function traced(net, { base, ...opts }, seconds, stats) {
+  if (base && !BASE) throw new Error('base variants need MT_VF_BASE');
+  const s = await (base ? BASE : ProbeSession).open({ namespaces: net.refs(), follow: false, ...opts });
   let events = 0;
   const drain = (async () => {
     for await (const b of s) events += b.length;
@@ -155,12 +165,12 @@ function ownCpu() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** wait (up to maxMs) for a second in which other processes use under 0.15 of a core */
+/** wait (up to maxMs) for a second in which other processes use under 0.15 of a core (sampled over 0.5 s) */
 async function quiet(maxMs = 60000) {
   const t0 = Date.now();
   for (;;) {
     const c0 = cpuTimes();
-    await sleep(1000);
+    await sleep(500);
     const c1 = cpuTimes(), all = c1.busy + c1.idle + c1.steal - c0.busy - c0.idle - c0.steal;
     const busy = (2 * (c1.busy - c0.busy)) / all;
     if (busy < 0.15 || Date.now() - t0 > maxMs) return busy;
@@ -186,9 +196,23 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
     for (const n of [a, b]) sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
     if (stats) sh(['sysctl', '-q', '-w', 'kernel.bpf_stats_enabled=1']);
     const runs = Object.fromEntries(names.map((n) => [n, []]));
+    // MT_VF_PAIRED=1: an untraced run before every variant and after the last one, so each
+    // variant is judged against the untraced runs on either side of it (the machine drifts
+    // by +-10 % over minutes; adjacent runs drift together)
+    const paired = process.env.MT_VF_PAIRED === '1' && runs.untraced;
+    const seq = [];
     for (let r = 0; r < rounds; r++) {
-      const order = names.map((_, i) => names[(i + r) % names.length]);
+      const others = paired ? names.filter((n) => n !== 'untraced') : names;
+      const order = others.map((_, i) => others[(i + r) % others.length]);
       for (const n of order) {
+        if (paired) seq.push(['untraced', r]);
+        seq.push([n, r]);
+      }
+    }
+    if (paired) seq.push(['untraced', rounds - 1]);
+    let idx = 0;
+    {
+      for (const [n, r] of seq) {
         const opts = VARIANTS[n];
         // wait for a quiet second first; a run that other processes shared anyway is kept,
         // marked with their share (foreignCores), and left out of the summary above 0.15
@@ -200,6 +224,7 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
         x.foreignCores = +((2 * (c1.busy - c0.busy - (o1 - o0))) / all).toFixed(2);
         x.stealCores = +((2 * (c1.steal - c0.steal)) / all).toFixed(2);
         x.round = r;
+        x.idx = idx++;
         runs[n].push(x);
         process.stderr.write(`  round ${r} ${n}: ${x.pps} client ${x.clientNsPerPkt} ns/pkt server ${x.serverNsPerPkt} lost ${x.lost} foreign ${x.foreignCores} steal ${x.stealCores}${x.progs ? ' ' + JSON.stringify(x.progs) : ''}\n`);
       }
@@ -212,7 +237,18 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
       const ok = runs[n].filter(clean);
       const pps = ok.map((x) => x.pps), cl = ok.map((x) => x.clientNsPerPkt), sv = ok.map((x) => x.serverNsPerPkt);
       // per round against that round's untraced run, when both were clean
-      const ratios = ok.filter((x) => clean(base[x.round])).map((x) => x.pps / base[x.round].pps);
+      let ratios, nsAbove = [];
+      if (paired && n !== 'untraced') {
+        // against the mean of the clean untraced runs just before and after
+        const u = runs.untraced;
+        ratios = [];
+        for (const x of ok) {
+          const nb = u.filter((y) => (y.idx === x.idx - 1 || y.idx === x.idx + 1) && clean(y));
+          if (!nb.length) continue;
+          ratios.push(x.pps / (nb.reduce((a, y) => a + y.pps, 0) / nb.length));
+          nsAbove.push(x.clientNsPerPkt - nb.reduce((a, y) => a + y.clientNsPerPkt, 0) / nb.length);
+        }
+      } else ratios = ok.filter((x) => clean(base[x.round])).map((x) => x.pps / base[x.round].pps);
       out[n] = {
         cleanRuns: `${ok.length}/${runs[n].length}`,
         pps: runs[n].map((x) => x.pps),
@@ -226,6 +262,7 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
         clientNsPerPkt: cl,
         clientNsMedian: median(cl),
         clientNsAboveUntraced: median(cl) - baseMed('clientNsPerPkt'),
+        ...(nsAbove.length ? { clientNsAboveNeighbours: nsAbove.map(Math.round), clientNsAboveNeighboursMedian: Math.round(median(nsAbove)) } : {}),
         serverNsMedian: median(sv),
         serverNsAboveUntraced: median(sv) - baseMed('serverNsPerPkt'),
         lost: runs[n].map((x) => x.lost),
@@ -234,7 +271,7 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
       if (runs[n][0].events !== undefined) out[n].events = runs[n].map((x) => x.events);
       if (stats && runs[n][0].progs) out[n].progs = runs[n].map((x) => x.progs);
     }
-    return { name: 'vethfloor', seconds, rounds, stats, pinned: PIN, variants: out };
+    return { name: 'vethfloor', seconds, rounds, stats, pinned: PIN, paired: !!paired, base: process.env.MT_VF_BASE, variants: out };
   } finally {
     if (stats) sh(['sysctl', '-q', '-w', `kernel.bpf_stats_enabled=${statsBefore === '1' ? 1 : 0}`]);
     net.destroy();
