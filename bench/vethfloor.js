@@ -41,6 +41,10 @@ export const VARIANTS = {
   floorIngress: { filter: {}, stubPrograms: FLOOR, hooks: ['device-ingress'], tcMode: 'tcx' },
   floorConsume: { filter: {}, stubPrograms: FLOOR, hooks: ['consume'] },
   floorDropOnly: { filter: {}, stubPrograms: FLOOR, hooks: ['drop'] },
+  // the same, with the reader polling once a second instead of every 4 ms
+  floorDropOnlySlowPoll: { filter: {}, stubPrograms: FLOOR, hooks: ['drop'], flushMs: 1000 },
+  // untraced, beside a process that only wakes every 4 ms (as the reader's poll does)
+  untracedPoller: { poller: true },
   floor3: { filter: {}, stubPrograms: FLOOR, hooks: PATH3, tcMode: 'tcx' },
   floor3Clsact: { filter: {}, stubPrograms: FLOOR, hooks: PATH3, tcMode: 'clsact' },
   floorTc2: { filter: {}, stubPrograms: FLOOR, hooks: ['device-egress', 'device-ingress'], tcMode: 'tcx' },
@@ -218,7 +222,17 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
         // marked with their share (foreignCores), and left out of the summary above 0.15
         await quiet(20000);
         const c0 = cpuTimes(), o0 = ownCpu();
-        const x = opts ? await traced(net, opts, seconds, stats) : await iperf(net, seconds);
+        let x;
+        if (opts?.poller) {
+          const p = spawn('python3', ['-c', 'import time\nwhile True: time.sleep(0.004)'], { stdio: 'ignore' });
+          try {
+            x = await iperf(net, seconds);
+          } finally {
+            const gone = new Promise((r) => p.once('exit', r));
+            p.kill();
+            await gone;
+          }
+        } else x = opts ? await traced(net, opts, seconds, stats) : await iperf(net, seconds);
         const c1 = cpuTimes(), o1 = ownCpu(), all = c1.busy + c1.idle + c1.steal - c0.busy - c0.idle - c0.steal;
         x.busyCores = +((2 * (c1.busy - c0.busy)) / all).toFixed(2);
         x.foreignCores = +((2 * (c1.busy - c0.busy - (o1 - o0))) / all).toFixed(2);
