@@ -58,6 +58,10 @@ export const VARIANTS = {
   baseNonMatching: { filter: { port: 9 }, base: true },
   baseEverything: { filter: {}, base: true },
   nonMatching: { filter: { port: 9 } },
+  // the reader polling once a second: what the 4 ms poll costs these rows
+  nonMatchingSlowPoll: { filter: { port: 9 }, flushMs: 1000 },
+  everythingPoll50: { filter: {}, flushMs: 50 },
+  floor3SlowPoll: { filter: {}, stubPrograms: FLOOR, hooks: PATH3, tcMode: 'tcx', flushMs: 1000 },
   everything: { filter: {} },
 };
 const DEFAULT = ['untraced', 'untracedB', 'floorEgress', 'floorIngress', 'floorConsume', 'floorDropOnly', 'floor3', 'floor3Clsact', 'nonMatching', 'everything'];
