@@ -55,7 +55,8 @@ int main(int argc, char **argv) {
   struct mesh_trace *skel = mesh_trace__open();
   struct bpf_program *p;
   bpf_object__for_each_program(p, skel->obj) bpf_program__set_autoload(p, strcmp(bpf_program__name(p), "mt_bench_produce") == 0);
-  skel->rodata->mt_cfg.wakeup_bytes = 256 * sizeof(struct mt_event);
+  /* as a session sets it (src/probe/session.ts, wakeupRecords): an eighth of the ring */
+  skel->rodata->mt_cfg.wakeup_bytes = ring / 8 / sizeof(struct mt_event) * sizeof(struct mt_event);
   bpf_map__set_max_entries(skel->maps.events, ring);
   if (mesh_trace__load(skel)) { fprintf(stderr, "load failed\n"); return 1; }
   prog_fd = bpf_program__fd(skel->progs.mt_bench_produce);

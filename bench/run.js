@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchTransport } from './transport.js';
 import { benchVeth } from './veth.js';
+import { benchVethFloor } from './vethfloor.js';
 import { benchAttach } from './attach.js';
 import { benchCorrelate } from './correlate.js';
 import { benchReplay } from './replay.js';
@@ -14,7 +15,7 @@ if (process.geteuid?.() !== 0) {
   process.exit(77);
 }
 const only = process.argv.slice(2);
-const all = { transport: benchTransport, veth: benchVeth, attach: benchAttach, correlate: benchCorrelate, replay: benchReplay };
+const all = { transport: benchTransport, veth: benchVeth, vethfloor: benchVethFloor, attach: benchAttach, correlate: benchCorrelate, replay: benchReplay };
 const results = [];
 for (const [name, fn] of Object.entries(all)) {
   if (only.length && !only.includes(name)) continue;

@@ -8,13 +8,14 @@ import { loadAddon } from '../dist/probe/native.js';
 import { EventBatch } from '../dist/events/decode.js';
 import { RECORD_SIZE } from '../dist/events/layout.js';
 import { encodeFilter } from '../dist/events/filter.js';
+import { wakeupRecords } from '../dist/probe/session.js';
 import { root, buildCConsumer } from './util.js';
 
 const RING = 16 << 20;
 
 async function jsRun(total) {
   const addon = loadAddon();
-  const s = new addon.Session({ programs: ['mt_bench_produce'], rodata: encodeFilter({}, { wakeupRecords: 256 }), ringBytes: RING, batchRecords: Number(process.env.BATCH ?? 1024) });
+  const s = new addon.Session({ programs: ['mt_bench_produce'], rodata: encodeFilter({}, { wakeupRecords: wakeupRecords(RING) }), ringBytes: RING, batchRecords: Number(process.env.BATCH ?? 1024) });
   let seen = 0;
   let checksum = 0;
   let done;

@@ -16,6 +16,7 @@ struct mt_bench_args {
 static long mt_bench_one(__u32 i, struct mt_bench_args *args)
 {
 	struct mt_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	__u64 avail;
 
 	if (!ev) {
 		args->dropped++;
@@ -32,8 +33,8 @@ static long mt_bench_one(__u32 i, struct mt_bench_args *args)
 	ev->flags = MT_F_L4;
 	ev->outer.proto = 6;
 	ev->outer.dport = 1080;
-	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= mt_cfg.wakeup_bytes
-				       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(ev, mt_wakeup_flags(avail - sizeof(*ev) - 8, avail));
 	args->produced++;
 	mt_count(MT_CNT_EMITTED);
 	return 0;

@@ -50,4 +50,21 @@ static __always_inline void mt_count(__u32 idx)
 		*v += 1;
 }
 
+/*
+ * Wake the reader only when a record carries the data waiting in the ring across a
+ * multiple of mt_cfg.wakeup_bytes (before/after: bytes waiting without and with it), not
+ * on every record while that much waits: a wakeup (irq_work, a self-IPI, then waking the
+ * reader's thread) costs the packet's CPU microseconds here, and the records that follow
+ * one until the reader has drained the ring asked for it again (bpf_stats: 198-210 ns a
+ * run for reserve+copy+query+submit, 113-116 ns without the wakeups). The reader also polls
+ * every few ms; a crossing missed while two CPUs reserve at once only waits for the next
+ * multiple or that poll.
+ */
+static __always_inline __u64 mt_wakeup_flags(__u64 before, __u64 after)
+{
+	__u64 t = mt_cfg.wakeup_bytes;
+
+	return t && after / t != before / t ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 #endif

@@ -326,7 +326,7 @@ skip:
 static __always_inline void mt_submit(const struct mt_event *ev, const struct mt_where *where)
 {
 	struct mt_event *slot;
-	__u64 flags;
+	__u64 avail;
 
 	if (mt_cfg.snaplen) { /* .rodata: a dead branch for the verifier by default */
 		mt_submit_payload(ev, where ? where->tc_ctx : NULL);
@@ -338,11 +338,9 @@ static __always_inline void mt_submit(const struct mt_event *ev, const struct mt
 		return;
 	}
 	__builtin_memcpy(slot, ev, sizeof(*slot));
-	/* Waking the reader per event costs microseconds per packet; wake it only once a
-	 * batch worth of data waits (the reader also polls on a short timer). */
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*slot) >= mt_cfg.wakeup_bytes
-			? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(slot, flags);
+	/* the reservation is already counted as waiting; with its 8-byte header */
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(slot, mt_wakeup_flags(avail - sizeof(*slot) - 8, avail));
 	mt_count(MT_CNT_EMITTED);
 }
 

@@ -127,7 +127,7 @@ static __always_inline void mt_submit_payload(const struct mt_event *ev, void *t
 	__u64 caplen = 0; /* 64-bit: the bound is then checked on the register the helper gets */
 	struct mt_pl_buf *buf = bpf_map_lookup_elem(&mt_pl_scratch, &zero);
 	struct mt_pl_skb s = {};
-	__u64 size, flags;
+	__u64 size, avail;
 
 	if (!buf)
 		return;
@@ -163,9 +163,8 @@ static __always_inline void mt_submit_payload(const struct mt_event *ev, void *t
 	buf->ev.caplen = caplen;
 	size = sizeof(buf->ev) + caplen;
 	MT_PL_BOUND(size, sizeof(buf->ev) + MT_SNAPLEN_MAX);
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= mt_cfg.wakeup_bytes
-			? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, buf, size, flags)) {
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (bpf_ringbuf_output(&events, buf, size, mt_wakeup_flags(avail, avail + size + 8))) {
 		mt_count(MT_CNT_RING_FULL);
 		return;
 	}
