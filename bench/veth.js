@@ -12,7 +12,8 @@ import { sh } from './util.js';
 
 const EVERY_HOOK = { netfilterLinks: 'everywhere', forcedRungs: { 'device-xmit': 'tp_btf', 'device-recv': 'tp_btf' } };
 
-const FLOOR = {
+/** every program swapped for one that returns at once (bpf/floor.bpf.c) */
+export const FLOOR = {
   mt_tc_ingress: 'mt_floor_tc',
   mt_tc_egress: 'mt_floor_tc',
   mt_tp_xmit: 'mt_floor_xmit',

@@ -21,17 +21,8 @@ import { ProbeSession } from '../dist/probe/session.js';
 const BASE = process.env.MT_VF_BASE ? (await import(`${process.env.MT_VF_BASE}/dist/probe/session.js`)).ProbeSession : undefined;
 import { BenchNet } from './netns.js';
 import { sh } from './util.js';
+import { FLOOR } from './veth.js';
 
-const FLOOR = {
-  mt_tc_ingress: 'mt_floor_tc',
-  mt_tc_egress: 'mt_floor_tc',
-  mt_tp_xmit: 'mt_floor_xmit',
-  mt_tp_recv: 'mt_floor_recv',
-  mt_tp_drop: 'mt_floor_drop',
-  mt_tp_consume: 'mt_floor_consume',
-  mt_nf_before: 'mt_floor_nf',
-  mt_nf_after: 'mt_floor_nf',
-};
 const PATH3 = ['device-egress', 'device-ingress', 'consume'];
 
 export const VARIANTS = {
