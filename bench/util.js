@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,4 +17,18 @@ export function buildCConsumer() {
 export function sh(argv, opts = {}) {
   const stdin = opts.input === undefined ? 'ignore' : 'pipe';
   return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', stdio: [stdin, 'pipe', 'pipe'], ...opts });
+}
+
+/** A child process's stdout, asynchronously. Bench clients run this way, never with
+ * execFileSync: a blocked event loop would stop the traced runs' consumer and turn the
+ * measurement into one of the bench itself. */
+export function run(argv) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err || out}`))));
+  });
 }

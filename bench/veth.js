@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { ProbeSession } from '../dist/probe/session.js';
 import { BenchNet } from './netns.js';
-import { sh } from './util.js';
+import { run, sh } from './util.js';
 
 const EVERY_HOOK = { netfilterLinks: 'everywhere', forcedRungs: { 'device-xmit': 'tp_btf', 'device-recv': 'tp_btf' } };
 
@@ -23,19 +23,6 @@ export const FLOOR = {
   mt_nf_before: 'mt_floor_nf',
   mt_nf_after: 'mt_floor_nf',
 };
-
-// The client runs as a child process, never execFileSync: a blocked event loop would stop
-// the traced runs' consumer and turn the measurement into one of the bench itself.
-function run(argv) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err || out}`))));
-  });
-}
 
 async function iperf(net, seconds) {
   const srv = spawn('ip', ['netns', 'exec', net.names[1], 'iperf3', '-s', '-1', '-B', '10.88.0.2', '-p', '15201'], { stdio: 'ignore' });

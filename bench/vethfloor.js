@@ -20,7 +20,7 @@ import { ProbeSession } from '../dist/probe/session.js';
 // measure a change side by side with the build it changes
 const BASE = process.env.MT_VF_BASE ? (await import(`${process.env.MT_VF_BASE}/dist/probe/session.js`)).ProbeSession : undefined;
 import { BenchNet } from './netns.js';
-import { sh } from './util.js';
+import { run, sh } from './util.js';
 import { FLOOR } from './veth.js';
 
 const PATH3 = ['device-egress', 'device-ingress', 'consume'];
@@ -57,16 +57,6 @@ export const VARIANTS = {
 };
 const DEFAULT = ['untraced', 'untracedB', 'floorEgress', 'floorIngress', 'floorConsume', 'floorDropOnly', 'floor3', 'floor3Clsact', 'nonMatching', 'everything'];
 
-function run(argv) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err || out}`))));
-  });
-}
 
 // MT_VF_PIN=1 (default): the client (and the softirq work of the whole path, which runs
 // in its context: veth hands the frame to the peer's backlog on the same CPU) on CPU 0, the
