@@ -18,6 +18,16 @@ export class BenchNet {
     this.names.push(n);
     return n;
   }
+  /** two namespaces a and b joined by a veth pair, eth0 10.88.0.1 ↔ 10.88.0.2: the packet
+   * path the veth benches measure */
+  vethPair() {
+    const a = this.ns('a'), b = this.ns('b');
+    sh(['ip', 'link', 'add', 'eth0', 'netns', a, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b]);
+    sh(['ip', '-n', a, 'addr', 'add', '10.88.0.1/24', 'dev', 'eth0']);
+    sh(['ip', '-n', b, 'addr', 'add', '10.88.0.2/24', 'dev', 'eth0']);
+    for (const n of [a, b]) sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
+    return [a, b];
+  }
   ref(n) {
     const path = `/run/netns/${n}`;
     return { inode: statSync(path).ino, path, names: [n], source: 'netns' };

@@ -57,11 +57,7 @@ async function traced(net, opts, seconds) {
 export async function benchVeth({ seconds = 3, rounds = Number(process.env.MT_BENCH_ROUNDS ?? 3) } = {}) {
   const net = new BenchNet('mtb-veth-');
   try {
-    const a = net.ns('a'), b = net.ns('b');
-    sh(['ip', 'link', 'add', 'eth0', 'netns', a, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b]);
-    sh(['ip', '-n', a, 'addr', 'add', '10.88.0.1/24', 'dev', 'eth0']);
-    sh(['ip', '-n', b, 'addr', 'add', '10.88.0.2/24', 'dev', 'eth0']);
-    for (const n of [a, b]) sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
+    net.vethPair();
     const runs = { untraced: [], floor: [], floorEveryHook: [], nonMatching: [], everything: [] };
     for (let r = 0; r < rounds; r++) {
       runs.untraced.push({ pps: await iperf(net, seconds) });

@@ -178,11 +178,7 @@ export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECOND
   const statsBefore = sh(['sysctl', '-n', 'kernel.bpf_stats_enabled']).trim();
   const net = new BenchNet('mtb-vf-');
   try {
-    const a = net.ns('a'), b = net.ns('b');
-    sh(['ip', 'link', 'add', 'eth0', 'netns', a, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b]);
-    sh(['ip', '-n', a, 'addr', 'add', '10.88.0.1/24', 'dev', 'eth0']);
-    sh(['ip', '-n', b, 'addr', 'add', '10.88.0.2/24', 'dev', 'eth0']);
-    for (const n of [a, b]) sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
+    net.vethPair();
     if (stats) sh(['sysctl', '-q', '-w', 'kernel.bpf_stats_enabled=1']);
     const runs = Object.fromEntries(names.map((n) => [n, []]));
     // MT_VF_PAIRED=1: an untraced run before every variant and after the last one, so each

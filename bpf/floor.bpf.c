@@ -52,6 +52,22 @@ int mt_floor_nf(void *ctx)
  */
 #define MT_FLOOR_UNKNOWN 0xee
 
+/* a reserved slot holding a zeroed record (built on the stack and copied in, as
+ * mt_submit does), or NULL when the ring is full */
+static __always_inline struct mt_event *mt_floor_slot(struct __sk_buff *ctx)
+{
+	struct mt_event ev;
+	struct mt_event *slot;
+
+	__builtin_memset(&ev, 0, sizeof(ev));
+	ev.type = MT_FLOOR_UNKNOWN;
+	ev.skb = (__u64)ctx;
+	slot = bpf_ringbuf_reserve(&events, sizeof(*slot), 0);
+	if (slot)
+		__builtin_memcpy(slot, &ev, sizeof(*slot));
+	return slot;
+}
+
 SEC("tc")
 int mt_floor_ring_resv(struct __sk_buff *ctx)
 {
@@ -67,36 +83,25 @@ int mt_floor_ring_resv(struct __sk_buff *ctx)
 SEC("tc")
 int mt_floor_ring_copy(struct __sk_buff *ctx)
 {
-	struct mt_event ev;
-	struct mt_event *slot;
+	struct mt_event *slot = mt_floor_slot(ctx);
 
-	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.type = MT_FLOOR_UNKNOWN;
-	ev.skb = (__u64)ctx;
-	slot = bpf_ringbuf_reserve(&events, sizeof(*slot), 0);
-	if (slot) {
-		__builtin_memcpy(slot, &ev, sizeof(*slot));
+	if (slot)
 		bpf_ringbuf_submit(slot, BPF_RB_NO_WAKEUP);
-	}
 	return -1;
 }
 
+/* mt_submit's path before the wakeup change: once a quarter batch waits, every record
+ * asks for a wakeup until the reader has drained the ring */
 SEC("tc")
 int mt_floor_ring_query(struct __sk_buff *ctx)
 {
-	struct mt_event ev;
-	struct mt_event *slot;
+	struct mt_event *slot = mt_floor_slot(ctx);
 	__u64 flags;
 
-	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.type = MT_FLOOR_UNKNOWN;
-	ev.skb = (__u64)ctx;
-	slot = bpf_ringbuf_reserve(&events, sizeof(*slot), 0);
 	if (!slot) {
 		mt_count(MT_CNT_RING_FULL);
 		return -1;
 	}
-	__builtin_memcpy(slot, &ev, sizeof(*slot));
 	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*slot) >= mt_cfg.wakeup_bytes
 			? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(slot, flags);
@@ -109,16 +114,10 @@ int mt_floor_ring_query(struct __sk_buff *ctx)
 SEC("tc")
 int mt_floor_ring_qnowake(struct __sk_buff *ctx)
 {
-	struct mt_event ev;
-	struct mt_event *slot;
+	struct mt_event *slot = mt_floor_slot(ctx);
 
-	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.type = MT_FLOOR_UNKNOWN;
-	ev.skb = (__u64)ctx;
-	slot = bpf_ringbuf_reserve(&events, sizeof(*slot), 0);
 	if (!slot)
 		return -1;
-	__builtin_memcpy(slot, &ev, sizeof(*slot));
 	/* the answer kept in the record, so the query is not optimised away */
 	slot->aux = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*slot) >= mt_cfg.wakeup_bytes;
 	bpf_ringbuf_submit(slot, BPF_RB_NO_WAKEUP);
@@ -126,46 +125,30 @@ int mt_floor_ring_qnowake(struct __sk_buff *ctx)
 	return -1;
 }
 
-/* waking only when this record takes the waiting data across the threshold: once per
- * batch instead of on every record until the reader has drained the ring */
+/* waking only when this record takes the waiting data across t: once per batch instead
+ * of on every record until the reader has drained the ring */
+static __always_inline int mt_floor_cross(struct __sk_buff *ctx, __u64 t)
+{
+	struct mt_event *slot = mt_floor_slot(ctx);
+	__u64 avail;
+
+	if (!slot)
+		return -1;
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(slot, avail >= t && avail < t + 2 * (sizeof(*slot) + 8) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	mt_count(MT_CNT_EMITTED);
+	return -1;
+}
+
 SEC("tc")
 int mt_floor_ring_cross(struct __sk_buff *ctx)
 {
-	struct mt_event ev;
-	struct mt_event *slot;
-	__u64 avail;
-
-	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.type = MT_FLOOR_UNKNOWN;
-	ev.skb = (__u64)ctx;
-	slot = bpf_ringbuf_reserve(&events, sizeof(*slot), 0);
-	if (!slot)
-		return -1;
-	__builtin_memcpy(slot, &ev, sizeof(*slot));
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(slot, avail >= mt_cfg.wakeup_bytes && avail < mt_cfg.wakeup_bytes + 2 * (sizeof(*slot) + 8)
-				     ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	mt_count(MT_CNT_EMITTED);
-	return -1;
+	return mt_floor_cross(ctx, mt_cfg.wakeup_bytes);
 }
 
 /* the same crossing rule, at 16 times the threshold (4 batches of 1,024 records) */
 SEC("tc")
 int mt_floor_ring_cross16(struct __sk_buff *ctx)
 {
-	struct mt_event ev;
-	struct mt_event *slot;
-	__u64 avail, t = 16 * (__u64)mt_cfg.wakeup_bytes;
-
-	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.type = MT_FLOOR_UNKNOWN;
-	ev.skb = (__u64)ctx;
-	slot = bpf_ringbuf_reserve(&events, sizeof(*slot), 0);
-	if (!slot)
-		return -1;
-	__builtin_memcpy(slot, &ev, sizeof(*slot));
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(slot, avail >= t && avail < t + 2 * (sizeof(*slot) + 8) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	mt_count(MT_CNT_EMITTED);
-	return -1;
+	return mt_floor_cross(ctx, 16 * (__u64)mt_cfg.wakeup_bytes);
 }
