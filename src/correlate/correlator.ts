@@ -223,7 +223,7 @@ export class Correlator {
       }
       const idle = nowNs - f.lastTs;
       if (idle >= this.o.flowTimeoutNs) done.push(f);
-      else if (idle >= this.o.closeLingerNs && (f.reset || (f.fins >= 2 && closedBothWays(timeOrder(f.journeys))))) done.push(f);
+      else if (idle >= this.o.closeLingerNs && (f.reset || (f.fins >= 2 && this.closed(f)))) done.push(f);
     }
     return this.report(done, 'timeout', sink);
   }
@@ -231,6 +231,20 @@ export class Correlator {
   /** The source has ended: report every flow still open. */
   flush(sink?: (rec: FlowRecord) => void): FlowRecord[] {
     return this.report([...this.pending.splice(0), ...this.flows.live], 'open', sink);
+  }
+
+  /** a flow's journeys in time order, each given its direction; the forward tuples */
+  private direct(f: Flow): { journeys: Journey[]; tuples: string[] } {
+    const journeys = timeOrder(f.journeys);
+    return { journeys, tuples: assignDirections(journeys) };
+  }
+
+  /** whether a FIN went each way; kept for the record when it did (it is reported now) */
+  private closed(f: Flow): boolean {
+    const d = this.direct(f);
+    if (!closedBothWays(d.journeys, true)) return false;
+    f.directed = d;
+    return true;
   }
 
   counters(): CorrelatorCounters {
@@ -279,8 +293,9 @@ export class Correlator {
   }
 
   private record(f: Flow, idleState: FlowState): FlowRecord {
-    const journeys = timeOrder(f.journeys);
-    const tuples = assignDirections(journeys);
+    // directions found by the close check of this same tick still hold: no event came since
+    const { journeys, tuples } = f.directed ?? this.direct(f);
+    f.directed = undefined;
     const packets = { forward: 0, reply: 0 };
     const bytes = { forward: 0, reply: 0 };
     const drops = new Map<string, DropSummary>();
@@ -393,7 +408,9 @@ export class Correlator {
     let cur = branch.journey;
     const used = new Set<Journey>([j, cur]);
     for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
-      const lastTunnel = [...cur.ordered()].reverse().find((e) => e.vni !== undefined);
+      const evs = cur.ordered();
+      let lastTunnel: PacketEvent | undefined;
+      for (let k = evs.length - 1; k >= 0 && !lastTunnel; k--) if (evs[k].vni !== undefined) lastTunnel = evs[k];
       const key = lastTunnel && vxlanKey(lastTunnel);
       if (!key) break;
       const next = journeys.find((x) => !used.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && x.ordered().some((e) => vxlanKey(e) === key));

@@ -22,6 +22,9 @@ export class Flow {
   readonly firstByKey = new Map<string, Journey>();
   /** journeys before this index hold their own copies of their records */
   compactedTo = 0;
+  /** its journeys in time order with directions assigned, when the close check of the
+   * tick that reports it found them (Correlator.record takes them instead of again) */
+  directed?: { journeys: Journey[]; tuples: string[] };
 
   constructor(readonly seq: number) {}
 

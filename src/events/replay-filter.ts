@@ -7,15 +7,22 @@ import { Flag } from './layout.js';
 import { Hook } from './hooks.js';
 import { parseCidr } from './addr.js';
 import { protoNumber, type FilterSpec } from './filter.js';
-import type { EventBatch } from './decode.js';
+import { VIEW_L4, type EventBatch } from './decode.js';
+import { reverseKey } from './tuple-key.js';
+
+/** skbs of up to this many clocks (nodes) are told apart: key = clock × 2^48 + skb */
+const SKB_SPAN = 2 ** 48;
 
 export class ReplayFilter {
   private readonly port: number;
   private readonly proto: number;
   private readonly cidr?: { bytes: Uint8Array; prefix: number; v6: boolean };
   private readonly netns: Set<number>;
-  private readonly skbs = new Set<string>();
+  /** followed skbs, by clock number and the skb address's low 48 bits (EventBatch.skbKey) */
+  private readonly skbs = new Set<number>();
+  /** followed connections, both ways, as EventBatch.tupleKey writes them */
   private readonly tuples = new Set<string>();
+  private readonly clocks = new Map<string, number>();
   /** events left out */
   filtered = 0;
 
@@ -42,17 +49,17 @@ export class ReplayFilter {
     const endOfLife = hook === Hook.DROP || hook === Hook.CONSUME;
     if (!endOfLife && this.netns.size && !this.netns.has(b.netns(i))) return false;
     if (!this.port && !this.proto && !this.cidr) return !(b.flags(i) & Flag.NO_L3);
-    const skb = `${clock}|${b.skb(i)}`;
+    const skb = this.clockNumber(clock) * SKB_SPAN + b.skbKey(i);
     if (this.skbs.has(skb)) {
       if (endOfLife) this.skbs.delete(skb);
-      else this.remember(b, i, this.tuple(b, i, false));
+      else this.remember(this.tuple(b, i));
       return true;
     }
     if (endOfLife) return false;
-    const t = this.tuple(b, i, false);
+    const t = this.tuple(b, i);
     if (this.staticMatch(b, i) || (t !== undefined && this.tuples.has(t))) {
       this.skbs.add(skb);
-      this.remember(b, i, t);
+      this.remember(t);
       return true;
     }
     return false;
@@ -84,24 +91,25 @@ export class ReplayFilter {
     return true;
   }
 
-  /** the packet's own tuple (inner when encapsulated), as mt_flow_headers picks it */
-  private tuple(b: EventBatch, i: number, reverse: boolean): string | undefined {
-    const f = b.flags(i);
-    if (f & Flag.NO_L3) return undefined;
-    const inner = !!(f & Flag.ENCAP);
-    if (!(f & (inner ? Flag.INNER_L4 : Flag.L4))) return undefined;
-    const s = Buffer.from(b.addr(i, inner, 'saddr')).toString('hex');
-    const d = Buffer.from(b.addr(i, inner, 'daddr')).toString('hex');
-    const sp = b.sport(i, inner);
-    const dp = b.dport(i, inner);
-    const p = b.proto(i, inner);
-    return reverse ? `${p}|${d}|${dp}|${s}|${sp}` : `${p}|${s}|${sp}|${d}|${dp}`;
+  private clockNumber(clock: string): number {
+    let n = this.clocks.get(clock);
+    if (n === undefined) {
+      n = this.clocks.size;
+      this.clocks.set(clock, n);
+    }
+    return n;
   }
 
-  /** the tuple both ways; a tuple already known needs no second string for its reverse */
-  private remember(b: EventBatch, i: number, t: string | undefined): void {
+  /** the packet's own tuple (inner when encapsulated), as mt_flow_headers picks it;
+   * undefined without ports */
+  private tuple(b: EventBatch, i: number): string | undefined {
+    return b.viewOff(i) >= 0 && b.viewKind(i) & VIEW_L4 ? b.tupleKey(i) : undefined;
+  }
+
+  /** the tuple both ways; a tuple already known needs no second key for its reverse */
+  private remember(t: string | undefined): void {
     if (!t || this.tuples.has(t)) return;
     this.tuples.add(t);
-    this.tuples.add(this.tuple(b, i, true)!);
+    this.tuples.add(reverseKey(t));
   }
 }
