@@ -11,6 +11,7 @@ export const ExitCode = {
   UNAVAILABLE: 69, // a service (Docker) is not there
   INTERNAL: 70,
   OS: 71, // the kernel refused or lacks a feature
+  IO_ERR: 74, // the output could not be written
   NO_PERM: 77, // not root / no CAP_BPF
   INTERRUPTED: 130,
 } as const;

@@ -4,6 +4,7 @@
 import type { CorrelatorCounters, FlowRecord } from '../correlate/index.js';
 import { flowText } from '../report/flow-text.js';
 import type { Style } from './style.js';
+import { ExitCode } from '../errors.js';
 
 export interface FlowOutputOptions {
   json?: boolean;
@@ -19,11 +20,22 @@ export interface FlowOutputOptions {
   sink?: (f: FlowRecord) => void;
   /** called before anything is written (a progress line clears itself) */
   beforeWrite?: () => void;
+  /** standard output went away (`| head` closed the pipe, the disk filled up): nothing
+   * more is printed, and the run may stop */
+  onBroken?: () => void;
 }
+
+/** text held back before a write: flows come one at a time, and a write each would be a
+ * system call per flow */
+const WRITE_BYTES = 64 * 1024;
 
 export class FlowOutput {
   printed = 0;
   private closed = false;
+  /** formatted flows not yet written: text, not records, so that a record dies as soon as
+   * it is printed (see FlowPipeline's sink) */
+  private pending: string[] = [];
+  private pendingBytes = 0;
 
   constructor(private readonly o: FlowOutputOptions) {}
 
@@ -33,23 +45,58 @@ export class FlowOutput {
 
   write(flows: FlowRecord[]): void {
     if (this.closed || !flows.length) return;
-    const out: string[] = [];
     for (const f of flows) {
       if (this.full) break;
       this.o.sink?.(f);
-      if (this.o.print !== false) out.push(this.o.json ? JSON.stringify(f) : `${flowText(f, this.o.style, this.o.clock)}\n`);
+      if (this.o.print !== false) {
+        const text = this.o.json ? JSON.stringify(f) : `${flowText(f, this.o.style, this.o.clock)}\n`;
+        this.pending.push(text);
+        this.pendingBytes += text.length;
+      }
       this.printed++;
     }
-    if (out.length) {
-      this.o.beforeWrite?.();
-      process.stdout.write(out.join('\n') + '\n');
+    if (this.pendingBytes >= WRITE_BYTES) this.flush();
+    if (this.full) {
+      this.flush();
+      this.o.onLimit?.();
     }
-    if (this.full) this.o.onLimit?.();
   }
 
-  /** nothing more is printed after this (a pipe closed, or the run is over) */
-  close(): void {
+  /** writes what is held back (the pipeline settled: a tick's flows are all out) */
+  flush(): void {
+    if (!this.pending.length) return;
+    const text = this.pending.join('\n') + '\n';
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.o.beforeWrite?.();
+    if (!this.listening) {
+      process.stdout.on('error', this.onError);
+      this.listening = true;
+    }
+    process.stdout.write(text);
+  }
+
+  private listening = false;
+  private broken = false;
+  /** A write failed (it says so later, on its own): `| head` closing the pipe is how a
+   * reader says it has enough, anything else is told once, with exit code 74. */
+  private readonly onError = (err: NodeJS.ErrnoException): void => {
+    if (this.broken) return;
+    this.broken = true;
+    if (err.code !== 'EPIPE') {
+      process.stderr.write(`mesh-trace: the flows could not be written to standard output (${err.code ?? err.message}); check where it goes (a full disk, a closed terminal).\n`);
+      process.exitCode = ExitCode.IO_ERR;
+    }
+    this.close(true);
+    this.o.onBroken?.();
+  };
+
+  /** nothing more is printed after this (a pipe closed, or the run is over): what is held
+   * back is written first, unless the pipe is gone */
+  close(broken = false): void {
+    if (!broken && !this.closed) this.flush();
     this.closed = true;
+    this.pending = [];
   }
 }
 

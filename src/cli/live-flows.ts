@@ -88,6 +88,8 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
       endReason = 'count';
       void session?.close();
     },
+    // `| head` closed the pipe (or the disk is full): stop, detaching everything
+    onBroken: () => void session?.close().finally(() => process.exit(process.exitCode ?? 0)),
   });
   let filterError: unknown;
   const names = liveNames(opts.docker, (snap) => {
@@ -106,6 +108,7 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     dropReason: dropReasonName,
     onUnknownDevice: names.refresh,
     onFlows: (f) => output.write(f),
+    onSettled: () => output.flush(),
   });
   let live: ProbeSession;
   try {
@@ -143,13 +146,6 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), c, tail));
   };
   const stopSignals = closeOnSignals(live, finish);
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    // `| head` closed the pipe: stop quietly, detaching everything
-    if (err.code === 'EPIPE') {
-      output.close();
-      void live.close().finally(() => process.exit(0));
-    }
-  });
   const c0 = live.counters();
   process.stderr.write(`${print ? 'tracing' : 'recording: tracing'} ${c0.devicesAttached} devices in ${c0.namespacesAttached} namespaces${filter.port ? ` (port ${filter.port})` : ''}; Ctrl-C to stop\n`);
   const tick = setInterval(() => {

@@ -25,7 +25,10 @@ export interface PipelineOptions {
   onUnknownDevice?: () => void;
   /** a namer other than the topology's (pcap imports name their own devices) */
   namer?: Namer;
+  /** flow records, each handed on the moment it is built */
   onFlows: (flows: FlowRecord[]) => void;
+  /** a tick (or the end) has handed on every record it had: a time to write out */
+  onSettled?: () => void;
 }
 
 export class FlowPipeline {
@@ -60,13 +63,13 @@ export class FlowPipeline {
   /** the source's clock reached nowNs: flows that are done are reported */
   tick(nowNs: number): void {
     this.correlator.advance(nowNs, this.sink);
-    this.emit();
+    this.o.onSettled?.();
   }
 
   /** the source ended: every flow still open is reported */
   finish(): void {
     this.correlator.flush(this.sink);
-    this.emit();
+    this.o.onSettled?.();
   }
 
   counters(): CorrelatorCounters & { eventsFiltered: number } {
@@ -86,19 +89,12 @@ export class FlowPipeline {
     return this.accept(f);
   }
 
-  /** Records go out in small groups as the correlator builds them: a whole tick's worth
-   * held until the end would be copied by the collector again and again meanwhile, and
-   * one at a time would be a write per flow. */
-  private out: FlowRecord[] = [];
+  /** Each record goes out as soon as it is built, so that nothing here keeps it: records
+   * held back in groups were alive at most young-generation collections, and V8 then
+   * allocated every hop straight into the old generation (allocation-site pretenuring),
+   * where the dead ones kept their young parts alive until the next full collection.
+   * Grouping the writes is the output's business (FlowOutput keeps text, not records). */
   private readonly sink = (rec: FlowRecord): void => {
-    this.out.push(rec);
-    if (this.out.length >= 64) this.emit();
+    this.o.onFlows([rec]);
   };
-
-  private emit(): void {
-    if (!this.out.length) return;
-    const flows = this.out;
-    this.out = [];
-    this.o.onFlows(flows);
-  }
 }

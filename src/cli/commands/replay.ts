@@ -135,7 +135,7 @@ function replayRun(o: Common, size: number, wall: (ns: number) => number, names:
     beforeWrite: () => progress.done(),
     ...(sink ? { print: false, sink: (f: FlowRecord) => sink(f, wall) } : {}),
   });
-  const pipeline = new FlowPipeline({ flows: o.flows, events: new ReplayFilter(o.spec), flowTimeoutNs: o.flowTimeoutNs, wallClock: (_c, ns) => wall(ns), ...names, onFlows: (f) => output.write(f) });
+  const pipeline = new FlowPipeline({ flows: o.flows, events: new ReplayFilter(o.spec), flowTimeoutNs: o.flowTimeoutNs, wallClock: (_c, ns) => wall(ns), ...names, onFlows: (f) => output.write(f), onSettled: () => output.flush() });
   return {
     pipeline,
     output,
