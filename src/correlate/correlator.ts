@@ -8,6 +8,7 @@ import { MeshTraceError } from '../errors.js';
 import { Hook } from '../events/hooks.js';
 import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
 import { Flow, FlowTable } from './flow.js';
+import { DatagramIndex } from './datagram-index.js';
 import { Journey, JourneyTable, MAX_CLOCKS, type Direction } from './journey.js';
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
@@ -57,7 +58,12 @@ const COMPACT_AFTER_NS = 1e9;
 export class Correlator {
   private readonly journeys: JourneyTable;
   private readonly flows: FlowTable;
-  private readonly datagrams = new Map<string, Journey>();
+  /** every form of a live packet's datagram (datagramHash), for clone detection */
+  private readonly datagrams = new DatagramIndex();
+  /** journeys whose free was seen, in arrival order: their datagrams leave the index once
+   * no clone of theirs can still come (retireDatagrams) */
+  private readonly freed: Journey[] = [];
+  private freedHead = 0;
   private readonly pending: Flow[] = [];
   /** frees that came before any other event of their skb, by table key */
   private readonly orphanFrees = new Map<number, RecordLog>();
@@ -140,6 +146,7 @@ export class Correlator {
       }
     }
     if (hook === Hook.CONSUME) this.mayRelease(j);
+    if ((hook === Hook.CONSUME || hook === Hook.DROP) && j.datagramKeys.length) this.freed.push(j);
     const proto = vo < 0 ? -1 : b.protoAt(vo);
     if (vo < 0 || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
       if (j.flow) j.flow.touch(j);
@@ -161,7 +168,7 @@ export class Correlator {
       j.flow?.touch(j);
       return;
     }
-    this.noteDatagram(j, ts, b.datagramKey(i, clockNo, dkey), first);
+    this.noteDatagram(j, ts, b, i, clockNo, first);
     if (first && proto === 6) j.tcpFlags = b.tcpFlagsAt(vo);
     this.flows.link(j, dkey);
     if (first) {
@@ -186,28 +193,58 @@ export class Correlator {
   /** A new skb carrying the very datagram another live skb carries is its clone (a bridge
    * flooding, a tap). Every form a journey takes (after each rewrite) is remembered, since a
    * bridge can flood after a DNAT. */
-  private noteDatagram(j: Journey, ts: number, dk: string, first: boolean): void {
-    const other = this.datagrams.get(dk);
-    const alive = other && other !== j && other.firstTs <= ts && (other.endTs === undefined || ts - other.endTs < CLONE_WINDOW_NS);
+  private noteDatagram(j: Journey, ts: number, b: EventBatch, i: number, clockNo: number, first: boolean): void {
+    this.retireDatagrams(ts);
+    const dh = b.datagramHash(i, clockNo);
+    const other = this.datagrams.get(dh);
+    const alive =
+      other !== undefined &&
+      other !== j &&
+      other.firstTs <= ts &&
+      (other.endTs === undefined || ts - other.endTs < CLONE_WINDOW_NS) &&
+      (!first || other.carries(b, i));
     if (first && alive) {
       j.parent = other;
       other.clones++;
       this.clones++;
     }
     if (!alive) {
-      this.datagrams.set(dk, j);
-      j.datagramKeys.push(dk);
+      this.datagrams.set(dh, j);
+      j.datagramKeys.push(dh);
     }
+  }
+
+  /** A freed packet's datagrams stop being candidates for clones CLONE_WINDOW_NS after its
+   * free, and later still by reorderNs (another CPU's batch may bring the clone late):
+   * they leave the index then rather than with their flow, which keeps it to the packets
+   * in flight — small enough to stay in the cache. */
+  private retireDatagrams(nowNs: number): void {
+    const q = this.freed;
+    const before = nowNs - CLONE_WINDOW_NS - this.o.reorderNs;
+    let h = this.freedHead;
+    for (; h < q.length; h++) {
+      const j = q[h];
+      if (j.endTs !== undefined && j.endTs >= before) break;
+      this.forgetDatagrams(j);
+    }
+    if (h >= 1024 && 2 * h >= q.length) {
+      q.splice(0, h);
+      h = 0;
+    }
+    this.freedHead = h;
+  }
+
+  private forgetDatagrams(j: Journey): void {
+    const keys = j.datagramKeys;
+    for (let k = 0; k < keys.length; k++) this.datagrams.deleteIf(keys[k], j);
+    keys.length = 0;
   }
 
   /** Time has reached nowNs on the source's clock: report the flows that are done (to
    * `sink` one by one as they are built, or as the returned list). */
   advance(nowNs: number, sink?: (rec: FlowRecord) => void): FlowRecord[] {
     this.journeys.sweep(nowNs - this.o.reorderNs, nowNs - this.o.flowTimeoutNs);
-    // forEach: a for-of over entries would build an array per entry, every tick
-    this.datagrams.forEach((j, k) => {
-      if (j.lastTs < nowNs - 1e9) this.datagrams.delete(k);
-    });
+    this.datagrams.deleteWhere((j) => j.lastTs < nowNs - 1e9);
     this.orphanFrees.forEach((free, k) => {
       if (free.batch().tsNs(0) < nowNs - this.o.reorderNs) {
         this.orphanFrees.delete(k);
@@ -274,7 +311,7 @@ export class Correlator {
       this.flows.remove(f);
       for (const j of f.journeys) {
         this.journeys.forget(j);
-        for (const dk of j.datagramKeys) if (this.datagrams.get(dk) === j) this.datagrams.delete(dk);
+        this.forgetDatagrams(j);
       }
       const rec = this.record(f, idleState);
       // its events, decoded for the record, would otherwise live as long as the whole

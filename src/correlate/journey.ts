@@ -49,8 +49,8 @@ export class Journey {
   sawDrop = false;
   /** whether any event is VXLAN-encapsulated (a tunnel crossing may continue elsewhere) */
   sawTunnel = false;
-  /** the datagram keys this journey is indexed under (for clone detection) */
-  readonly datagramKeys: string[] = [];
+  /** the datagram hashes this journey is indexed under (for clone detection) */
+  readonly datagramKeys: number[] = [];
   /** the key of the tuple it was last seen with: consecutive events of a packet share it */
   lastKey = '';
   /** IP length of the first event (in time order) that carries IP headers */
@@ -146,6 +146,19 @@ export class Journey {
     this.refs = NO_REFS;
     this.log = undefined;
     this.decoded = undefined;
+  }
+
+  /** Whether one of its records carries the datagram record i of b does (a datagram hash
+   * matched: this confirms it). When the record that matched may be gone (let go of, or
+   * past the event limit) the 53-bit hash stands alone. */
+  carries(b: EventBatch, i: number): boolean {
+    if (this.released || this.truncated) return true;
+    if (this.log) {
+      const lb = this.log.batch();
+      for (let k = 0; k < lb.length; k++) if (b.sameDatagram(i, lb, k)) return true;
+      return false;
+    }
+    return this.refs.some((rb, ri) => b.sameDatagram(i, rb, ri));
   }
 
   /** the first directed key in time order */

@@ -69,6 +69,23 @@ export function newTuple(): Tuple {
   return new Uint32Array(TUPLE_WORDS);
 }
 
+/** datagramHash's two 32-bit lanes, each word mixed in (murmur3's steps). Pure functions
+ * of int32s: lanes kept in module variables would be boxed at every store. */
+function mixA(h: number, w: number): number {
+  let k = Math.imul(w, 0xcc9e2d51);
+  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  h ^= k;
+  return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+}
+function mixB(h: number, w: number): number {
+  return (Math.imul(h ^ w ^ (h >>> 15), 0x2c1b3c6d) + 0x297a2d39) | 0;
+}
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 export class EventBatch {
   readonly length: number;
   /** records whose type or version this build does not know (skipped, counted) */
@@ -276,33 +293,70 @@ export class EventBatch {
     );
   }
 
-  /** One datagram (tupleKey plus IP ID, length and TCP seq/ack/flags) on clock number
-   * `clock`: the same bytes seen on a clone, or before and after a tunnel. */
-  datagramKey(i: number, clock: number, tupleKey?: string): string {
+  /** One datagram on clock number `clock`, as a number: the same bytes seen on a clone, or
+   * before and after a tunnel. It covers what sameDatagram compares (the packet's own
+   * tuple, IP ID and length, TCP seq/ack/flags), hashed into 53 bits: a number keys a Map
+   * without building a string per record, and equal datagrams always hash alike (a match
+   * that matters is confirmed with sameDatagram). */
+  datagramHash(i: number, clock: number): number {
     const o = this.viewOff(i);
-    if (o < 0) return '';
-    const id = this.dv.getUint16(o + HdrOff.ip_id, true);
-    const len = this.dv.getUint16(o + HdrOff.ip_len, true);
-    const tcp = this.bytes[o + HdrOff.proto] === 6;
-    const seq = tcp ? this.dv.getUint32(o + HdrOff.tcp_seq, true) : 0;
-    const ack = tcp ? this.dv.getUint32(o + HdrOff.tcp_ack, true) : 0;
-    const flags = tcp ? this.bytes[o + HdrOff.tcp_flags] : 0;
+    if (o < 0) return -1;
+    const dv = this.dv;
     const kind = this.viewKind(i);
-    if (kind & VIEW_V6 || !tcp) {
-      const head = tcp ? String.fromCharCode(clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, flags) : String.fromCharCode(clock, id, len);
-      return head + (tupleKey ?? this.tupleKey(i));
+    const proto = this.bytes[o + HdrOff.proto];
+    const tcp = proto === 6;
+    let a = 0x2545f491 ^ clock;
+    let c = 0x9e3779b9 ^ Math.imul(clock, 0x85ebca6b);
+    let w = kind | (proto << 8) | (tcp ? this.bytes[o + HdrOff.tcp_flags] << 16 : 0);
+    a = mixA(a, w);
+    c = mixB(c, w);
+    w = dv.getUint16(o + HdrOff.ip_id, true) | (dv.getUint16(o + HdrOff.ip_len, true) << 16);
+    a = mixA(a, w);
+    c = mixB(c, w);
+    if (tcp) {
+      w = dv.getUint32(o + HdrOff.tcp_seq, true);
+      a = mixA(a, w);
+      c = mixB(c, w);
+      w = dv.getUint32(o + HdrOff.tcp_ack, true);
+      a = mixA(a, w);
+      c = mixB(c, w);
     }
-    // IPv4 TCP, the common case: one flat string (a joined one is flattened again at every
-    // hash lookup)
-    const w = (at: number): number => this.dv.getUint16(at, false);
-    const s = o + HdrOff.saddr;
-    const d = o + HdrOff.daddr;
-    const l4 = kind & VIEW_L4;
-    return String.fromCharCode(
-      clock, id, len, seq >>> 16, seq & 0xffff, ack >>> 16, ack & 0xffff, flags,
-      kind, 6, w(s), w(s + 2), w(d), w(d + 2),
-      l4 ? this.dv.getUint16(o + HdrOff.sport, true) : 0, l4 ? this.dv.getUint16(o + HdrOff.dport, true) : 0,
-    );
+    const words = kind & VIEW_V6 ? 4 : 1;
+    for (let k = 0; k < words; k++) {
+      w = dv.getUint32(o + HdrOff.saddr + 4 * k, true);
+      a = mixA(a, w);
+      c = mixB(c, w);
+      w = dv.getUint32(o + HdrOff.daddr + 4 * k, true);
+      a = mixA(a, w);
+      c = mixB(c, w);
+    }
+    if (kind & VIEW_L4) {
+      w = dv.getUint32(o + HdrOff.sport, true);
+      a = mixA(a, w);
+      c = mixB(c, w);
+    }
+    // 53 bits: lane A whole, the top 21 of lane B
+    return fmix(a) * 2097152 + (fmix(c ^ a) >>> 11);
+  }
+
+  /** whether record i and record j of `other` carry the same datagram (datagramHash's
+   * fields, compared) */
+  sameDatagram(i: number, other: EventBatch, j: number): boolean {
+    const o = this.viewOff(i);
+    const p = other.viewOff(j);
+    if (o < 0 || p < 0) return false;
+    const kind = this.viewKind(i);
+    const proto = this.bytes[o + HdrOff.proto];
+    if (kind !== other.viewKind(j) || proto !== other.bytes[p + HdrOff.proto]) return false;
+    const a = this.dv;
+    const b = other.dv;
+    const u16 = (at: number): boolean => a.getUint16(o + at, true) === b.getUint16(p + at, true);
+    const u32 = (at: number): boolean => a.getUint32(o + at, true) === b.getUint32(p + at, true);
+    if (!u16(HdrOff.ip_id) || !u16(HdrOff.ip_len)) return false;
+    if (proto === 6 && (!u32(HdrOff.tcp_seq) || !u32(HdrOff.tcp_ack) || this.bytes[o + HdrOff.tcp_flags] !== other.bytes[p + HdrOff.tcp_flags])) return false;
+    const words = kind & VIEW_V6 ? 4 : 1;
+    for (let w = 0; w < words; w++) if (!u32(HdrOff.saddr + 4 * w) || !u32(HdrOff.daddr + 4 * w)) return false;
+    return !(kind & VIEW_L4) || u32(HdrOff.sport);
   }
 
   /** all records, as the kernel wrote them (a view): what a recording stores */

@@ -43,4 +43,17 @@ export class RecordRefs {
       for (let i = m[r + 1] as number; i < (m[r + 2] as number); i++) fn(b, i);
     }
   }
+
+  /** whether fn holds for any record (stops at the first) */
+  some(fn: (b: EventBatch, i: number) => boolean): boolean {
+    if (!this.batch0) return false;
+    for (let i = this.start0; i < this.end0; i++) if (fn(this.batch0, i)) return true;
+    const m = this.more;
+    if (!m) return false;
+    for (let r = 0; r < m.length; r += 3) {
+      const b = m[r] as EventBatch;
+      for (let i = m[r + 1] as number; i < (m[r + 2] as number); i++) if (fn(b, i)) return true;
+    }
+    return false;
+  }
 }
