@@ -146,7 +146,7 @@ export class Correlator {
       }
     }
     if (hook === Hook.CONSUME) this.mayRelease(j);
-    if ((hook === Hook.CONSUME || hook === Hook.DROP) && j.datagramKeys.length) this.freed.push(j);
+    if ((hook === Hook.CONSUME || hook === Hook.DROP) && j.nDatagrams) this.freed.push(j);
     const proto = vo < 0 ? -1 : b.protoAt(vo);
     if (vo < 0 || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
       if (j.flow) j.flow.touch(j);
@@ -210,7 +210,7 @@ export class Correlator {
     }
     if (!alive) {
       this.datagrams.set(dh, j);
-      j.datagramKeys.push(dh);
+      j.indexedUnder(dh);
     }
   }
 
@@ -236,8 +236,8 @@ export class Correlator {
 
   private forgetDatagrams(j: Journey): void {
     const keys = j.datagramKeys;
-    for (let k = 0; k < keys.length; k++) this.datagrams.deleteIf(keys[k], j);
-    keys.length = 0;
+    for (let k = 0; k < j.nDatagrams; k++) this.datagrams.deleteIf(keys[k], j);
+    j.nDatagrams = 0;
   }
 
   /** Time has reached nowNs on the source's clock: report the flows that are done (to

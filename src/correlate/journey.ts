@@ -23,6 +23,8 @@ const SKB_SPAN = 2 ** 48;
 /** what a journey's refs become once its records moved to a log or were let go of (never
  * appended to: add() goes to the log, or nowhere, then) */
 const NO_REFS = new RecordRefs();
+/** directed keys a journey has room for before its arrays grow: one, and one per rewrite */
+const KEY_ROOM = 4;
 
 export class Journey {
   /** its records while they are still in the batches they came in... */
@@ -49,8 +51,10 @@ export class Journey {
   sawDrop = false;
   /** whether any event is VXLAN-encapsulated (a tunnel crossing may continue elsewhere) */
   sawTunnel = false;
-  /** the datagram hashes this journey is indexed under (for clone detection) */
-  readonly datagramKeys: number[] = [];
+  /** the datagram hashes this journey is indexed under (for clone detection): the first
+   * nDatagrams, with room as for the keys below */
+  readonly datagramKeys: number[] = new Array<number>(KEY_ROOM);
+  nDatagrams = 0;
   /** the key of the tuple it was last seen with: consecutive events of a packet share it */
   lastKey = '';
   /** IP length of the first event (in time order) that carries IP headers */
@@ -63,10 +67,13 @@ export class Journey {
   private firstFlags = 0;
   /** each directed key seen along the way, with the time and arrival of its first sighting
    * (Infinity: seen only at an IPVS transmit, which places no key in time): a handful per
-   * packet (one more per rewrite), so small arrays searched in order */
-  private readonly keys: string[] = [];
-  private readonly keyTs: number[] = [];
-  private readonly keySeq: number[] = [];
+   * packet (one more per rewrite), so small arrays searched in order. They start with room
+   * for KEY_ROOM (an empty array's first push makes room for 17, and a replay keeps
+   * thousands of journeys alive at once); nKeys of them are used. */
+  private readonly keys: string[] = new Array<string>(KEY_ROOM);
+  private readonly keyTs: number[] = new Array<number>(KEY_ROOM);
+  private readonly keySeq: number[] = new Array<number>(KEY_ROOM);
+  private nKeys = 0;
   private arrivals = 0;
   /** orderedKeys(), until a sighting changes */
   private keyOrder: string[] | undefined;
@@ -148,6 +155,11 @@ export class Journey {
     this.decoded = undefined;
   }
 
+  /** it is indexed under datagram hash dh too */
+  indexedUnder(dh: number): void {
+    this.datagramKeys[this.nDatagrams++] = dh;
+  }
+
   /** Whether one of its records carries the datagram record i of b does (a datagram hash
    * matched: this confirms it). When the record that matched may be gone (let go of, or
    * past the event limit) the 53-bit hash stands alone. */
@@ -164,7 +176,7 @@ export class Journey {
   /** the first directed key in time order */
   firstKey(): string | undefined {
     let best = -1;
-    for (let k = 0; k < this.keys.length; k++) {
+    for (let k = 0; k < this.nKeys; k++) {
       const t = this.keyTs[k];
       if (t === Infinity) continue;
       if (best < 0 || t < this.keyTs[best] || (t === this.keyTs[best] && this.keySeq[k] < this.keySeq[best])) best = k;
@@ -176,11 +188,13 @@ export class Journey {
    * (`placed` false) the key becomes known without a place in time. Whether it is new. */
   sawKey(key: string, ts: number, placed: boolean): boolean {
     const at = placed ? ts : Infinity;
-    const k = this.keys.indexOf(key);
+    let k = this.nKeys - 1;
+    while (k >= 0 && this.keys[k] !== key) k--;
     if (k < 0) {
-      this.keys.push(key);
-      this.keyTs.push(at);
-      this.keySeq.push(this.arrivals++);
+      const n = this.nKeys++;
+      this.keys[n] = key;
+      this.keyTs[n] = at;
+      this.keySeq[n] = this.arrivals++;
       this.keyOrder = undefined;
       return true;
     }
@@ -195,7 +209,7 @@ export class Journey {
   /** sawKey for the key last seen (lastKey), which most events of a packet carry: only an
    * earlier time changes anything */
   sawLastKeyAgain(ts: number): void {
-    const k = this.keys.length - 1;
+    const k = this.nKeys - 1;
     if (k >= 0 && this.keys[k] === this.lastKey) {
       if (ts >= this.keyTs[k]) return;
     }
@@ -204,7 +218,7 @@ export class Journey {
 
   /** how many directed keys it was seen with */
   get keyCount(): number {
-    return this.keys.length;
+    return this.nKeys;
   }
 
   /** the directed tuples it was seen with, in time order of their first sighting */
@@ -212,7 +226,7 @@ export class Journey {
     if (!this.keyOrder) {
       // a handful of keys: an insertion sort by (time, arrival), without Array.sort's work
       const idx: number[] = [];
-      for (let k = 0; k < this.keys.length; k++) {
+      for (let k = 0; k < this.nKeys; k++) {
         const t = this.keyTs[k];
         if (t === Infinity) continue;
         let at = idx.length;
