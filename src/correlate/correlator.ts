@@ -426,7 +426,7 @@ export class Correlator {
       if (last && hops[0]) hops[0] = { ...hops[0], latency_ns: hops[0].t_ns - last.t_ns };
       hops = [...parentHops, ...hops];
     }
-    const out = { journey: chosen.journey, built: { ...chosen.built, hops } };
+    const out = chosen.journey.parent ? { journey: chosen.journey, built: { hops, end: chosen.built.end, drop: chosen.built.drop } } : chosen;
     branches.set(root, out);
     return out;
   }
@@ -441,7 +441,8 @@ export class Correlator {
     if (!first || !view) return null;
     const branch = this.bestBranch(j, journeys, branches);
     let built: BuiltPath = branch.built;
-    const hops = [...built.hops];
+    // the branch's own hops, copied only when a tunnel continues them
+    let hops = built.hops;
     let cur = branch.journey;
     const used = new Set<Journey>([j, cur]);
     for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
@@ -458,7 +459,7 @@ export class Correlator {
       const firstNext = built.hops[0];
       const last = hops[hops.length - 1];
       if (firstNext && last) firstNext.latency_ns = next.clock === cur.clock ? firstNext.t_ns - last.t_ns : null;
-      hops.push(...built.hops);
+      hops = [...hops, ...built.hops];
       cur = next;
     }
     const sameClock = cur.clock === j.clock;

@@ -60,6 +60,8 @@ function sameEnd(a: PacketHeaders, b: PacketHeaders, end: 'src' | 'dst'): boolea
 }
 
 const NO_CHANGES: RawChange[] = [];
+/** an event's changes, when it made none (never added to: a hop gets a list of its own) */
+const NO_HOP_CHANGES: Change[] = [];
 
 function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, curMark: number): RawChange[] {
   if (
@@ -83,6 +85,42 @@ export interface BuiltPath {
   drop?: { where: string; reason: string };
 }
 
+/** Hops are built field by field in their printed order, never by spreading a place into
+ * a literal: V8 gives spread-built objects a slow shape, and that alone made building
+ * hops most of a replay's time. Module functions, not closures: buildHops runs twice per
+ * flow and would build three closures and their context each time. */
+function newHop(namer: Namer, netns: number, ifindex: number, what: HopWhat, hooks: string[], tNs: number): Hop {
+  const d = ifindex ? namer.device(netns, ifindex) : undefined;
+  let h: Hop;
+  if (d) {
+    h = { node: d.node, netns: d.netns, netns_inode: netns, device: d.device, ifindex, kind: d.kind } as Hop;
+    if (d.network) h.network = d.network;
+    h.where = d.label;
+  } else {
+    const ns = namer.netns(netns);
+    const nsText = ns ? `${ns.node} · ${ns.display}` : `netns ${netns}`;
+    h = { node: ns?.node ?? '?', netns: ns?.display ?? String(netns), netns_inode: netns } as Hop;
+    if (ifindex) h.ifindex = ifindex;
+    h.where = ifindex ? `${nsText} · if${ifindex}` : nsText;
+  }
+  h.what = what;
+  h.hooks = hooks;
+  h.t_ns = tNs;
+  h.latency_ns = null;
+  return h;
+}
+
+/** appends a hop, its latency measured from the one before */
+function append(hops: Hop[], hop: Hop): Hop {
+  hop.latency_ns = hops.length ? hop.t_ns - hops[hops.length - 1].t_ns : null;
+  hops.push(hop);
+  return hop;
+}
+
+function named(raw: RawChange[], netns: number, dir: Direction, namer: Namer): Change[] {
+  return raw.length ? raw.map((c) => nameChange(c, dir, namer.netns(netns))) : [];
+}
+
 export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): BuiltPath {
   const hops: Hop[] = [];
   let cur: Hop | undefined;
@@ -97,39 +135,19 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
   let lastNetns = 0;
   let end: PathEnd = 'open';
   let drop: BuiltPath['drop'];
-
-  // Hops are built field by field in their printed order, never by spreading a place into
-  // a literal: V8 gives spread-built objects a slow shape, and that alone made this
-  // function most of a replay's time.
-  const hop = (netns: number, ifindex: number, what: HopWhat, hooks: string[], tNs: number): Hop => {
-    const d = ifindex ? namer.device(netns, ifindex) : undefined;
-    let h: Hop;
-    if (d) {
-      h = { node: d.node, netns: d.netns, netns_inode: netns, device: d.device, ifindex, kind: d.kind } as Hop;
-      if (d.network) h.network = d.network;
-      h.where = d.label;
-    } else {
-      const ns = namer.netns(netns);
-      const nsText = ns ? `${ns.node} · ${ns.display}` : `netns ${netns}`;
-      h = { node: ns?.node ?? '?', netns: ns?.display ?? String(netns), netns_inode: netns } as Hop;
-      if (ifindex) h.ifindex = ifindex;
-      h.where = ifindex ? `${nsText} · if${ifindex}` : nsText;
+  // a packet's events mostly share one decoded headers object until a rewrite: its
+  // printed form is shared by the hops that show it too (they are read, never changed)
+  let shownView: PacketHeaders | undefined;
+  let shownMark = 0;
+  let shown: HopHeaders | undefined;
+  const show = (view: PacketHeaders, mark: number): HopHeaders => {
+    if (view !== shownView || mark !== shownMark || !shown) {
+      shown = hopHeaders(view, mark);
+      shownView = view;
+      shownMark = mark;
     }
-    h.what = what;
-    h.hooks = hooks;
-    h.t_ns = tNs;
-    h.latency_ns = null;
-    return h;
+    return shown;
   };
-  const push = (hop: Hop, netns = -1, ifindex = -1): Hop => {
-    const last = hops[hops.length - 1];
-    hop.latency_ns = last ? hop.t_ns - last.t_ns : null;
-    hops.push(hop);
-    curNetns = netns;
-    curIfindex = ifindex;
-    return hop;
-  };
-  const named = (raw: RawChange[], netns: number): Change[] => (raw.length ? raw.map((c) => nameChange(c, dir, namer.netns(netns))) : []);
 
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
@@ -145,23 +163,23 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
         end = 'delivered';
         break;
       }
-      const at = ev.netns ? hop(ev.netns, ev.ifindex, 'drop', ['drop'], ev.tsNs) : hop(cur ? cur.netns_inode : 0, 0, 'drop', ['drop'], ev.tsNs);
+      const at = ev.netns ? newHop(namer, ev.netns, ev.ifindex, 'drop', ['drop'], ev.tsNs) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', ['drop'], ev.tsNs);
       at.changes = [];
       at.drop_reason = reason;
-      push(at);
+      append(hops, at);
       end = 'dropped';
       drop = { where: at.where, reason };
       break;
     }
     const view = l3View(ev);
-    const changes: Change[] = [];
+    let changes: Change[] = NO_HOP_CHANGES;
     const sameNetns = lastNetns === ev.netns;
     lastNetns = ev.netns;
     if (view && prev) {
       if (ev.vni !== undefined && prevVni === undefined && ev.outer) {
-        changes.push({ kind: 'VXLAN-encap', field: 'tunnel', vni: ev.vni, from: srcText(ev.outer), to: dstText(ev.outer) });
+        changes = [{ kind: 'VXLAN-encap', field: 'tunnel', vni: ev.vni, from: srcText(ev.outer), to: dstText(ev.outer) }];
       } else if (ev.vni === undefined && prevVni !== undefined) {
-        changes.push({ kind: 'VXLAN-decap', field: 'tunnel', vni: prevVni });
+        changes = [{ kind: 'VXLAN-decap', field: 'tunnel', vni: prevVni }];
       }
     }
 
@@ -171,13 +189,14 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       // what the rules did since the packet entered this namespace (mangle MARK with the
       // fwmark IPVS matches on, a REDIRECT): seen here when no netfilter link showed it
       // (kernels before 6.4)
-      if (prev && sameNetns) changes.push(...named(rawChanges(prev, view, prevMark, ev.mark), ev.netns));
+      if (prev && sameNetns) changes = [...changes, ...named(rawChanges(prev, view, prevMark, ev.mark), ev.netns, dir, namer)];
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
-      changes.push({ kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule });
-      const lb = hop(ev.netns, ev.ifindex, 'lb', [ev.hookName], ev.tsNs);
-      lb.headers = hopHeaders(view, ev.mark);
+      changes = [...changes, { kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule }];
+      const lb = newHop(namer, ev.netns, ev.ifindex, 'lb', [ev.hookName], ev.tsNs);
+      lb.headers = show(view, ev.mark);
       lb.changes = changes;
-      cur = push(lb);
+      cur = append(hops, lb);
+      curNetns = curIfindex = -1;
       prev = { ...view, daddr: svc.real.daddr, dport: svc.real.dport };
       prevMark = ev.mark;
       continue;
@@ -186,7 +205,7 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
     // a netfilter pair around the NAT priorities whose headers differ: the NAT step
     let after: PacketEvent | undefined;
     let afterView: PacketHeaders | undefined;
-    let natChanges: RawChange[] = [];
+    let natChanges: RawChange[] = NO_CHANGES;
     if (ev.hook === Hook.NF && view) {
       const nf = decodeNfAux(ev.aux);
       const next = events[i + 1];
@@ -203,13 +222,14 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       }
     }
     if (after && afterView && view) {
-      changes.push(...named(natChanges, ev.netns));
+      changes = [...changes, ...named(natChanges, ev.netns, dir, namer)];
       const hooks = after === ev ? [hookLabel(ev)] : [hookLabel(ev), hookLabel(after)];
       const isLb = changes.some((c) => c.kind === 'IPVS');
-      const nat = hop(ev.netns, ev.ifindex, isLb ? 'lb' : 'nat', hooks, ev.tsNs);
-      nat.headers = hopHeaders(afterView, after.mark);
+      const nat = newHop(namer, ev.netns, ev.ifindex, isLb ? 'lb' : 'nat', hooks, ev.tsNs);
+      nat.headers = show(afterView, after.mark);
       nat.changes = changes;
-      cur = push(nat);
+      cur = append(hops, nat);
+      curNetns = curIfindex = -1;
       prev = afterView;
       prevMark = after.mark;
       prevVni = after.vni;
@@ -223,7 +243,7 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       // namespace: named by what changed, without claiming this namespace's rule made it
       const at = ev.hook === Hook.CAPTURED ? 0 : ev.netns;
       const raw = rawChanges(prev, view, prevMark, ev.mark);
-      if (raw.length) changes.push(...named(raw.filter((c) => c.field !== 'mark' || ev.hook === Hook.NF || sameNetns), at));
+      if (raw.length) changes = [...changes, ...named(raw.filter((c) => c.field !== 'mark' || ev.hook === Hook.NF || sameNetns), at, dir, namer)];
     }
     const d = direction(ev);
     if (cur && curNetns === ev.netns && curIfindex === ev.ifindex) {
@@ -231,13 +251,16 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       if (!cur.hooks.includes(label)) cur.hooks.push(label);
       if (cur.what !== d && d !== 'seen' && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
       if (changes.length) cur.changes.push(...changes);
-      if (view && !cur.headers) cur.headers = hopHeaders(view, ev.mark);
+      if (view && !cur.headers) cur.headers = show(view, ev.mark);
     } else {
-      const h = hop(ev.netns, ev.ifindex, d, [hookLabel(ev)], ev.tsNs);
-      if (view) h.headers = hopHeaders(view, ev.mark);
+      const h = newHop(namer, ev.netns, ev.ifindex, d, [hookLabel(ev)], ev.tsNs);
+      if (view) h.headers = show(view, ev.mark);
       if (ev.vni !== undefined && ev.outer) h.vxlan = { vni: ev.vni, src: srcText(ev.outer), dst: dstText(ev.outer) };
-      h.changes = changes;
-      cur = push(h, ev.netns, ev.ifindex);
+      // its own list: later events at this device add to it
+      h.changes = changes === NO_HOP_CHANGES ? [] : changes;
+      cur = append(hops, h);
+      curNetns = ev.netns;
+      curIfindex = ev.ifindex;
     }
     if (view) {
       prev = view;
@@ -245,5 +268,7 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       prevVni = ev.vni;
     }
   }
-  return { hops, end, ...(drop ? { drop } : {}) };
+  const out: BuiltPath = { hops, end };
+  if (drop) out.drop = drop;
+  return out;
 }
