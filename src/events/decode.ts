@@ -436,13 +436,13 @@ export class EventBatch {
     // the records of one packet mostly repeat the headers of the one before: share them
     const sameAsLast = like !== undefined && likeBatch !== undefined && likeIndex !== undefined && likeBatch.flags(likeIndex) === flags;
     if (!(flags & Flag.NO_L3)) {
-      ev.outer = sameAsLast && like.outer && this.sameHeaderBytes(o + Off.outer, likeBatch, likeIndex * RECORD_SIZE + Off.outer)
+      ev.outer = sameAsLast && like.outer && this.sameHeaderBytes(o + Off.outer, likeBatch, likeIndex * RECORD_SIZE + Off.outer, !(flags & Flag.IPV6))
         ? like.outer
         : this.headers(o + Off.outer, flags & Flag.IPV6 ? 6 : 4, !!(flags & Flag.L4));
     }
     if (flags & Flag.ENCAP) {
       ev.vni = dv.getUint32(o + Off.vni, true);
-      ev.inner = sameAsLast && like.inner && this.sameHeaderBytes(o + Off.inner, likeBatch, likeIndex * RECORD_SIZE + Off.inner)
+      ev.inner = sameAsLast && like.inner && this.sameHeaderBytes(o + Off.inner, likeBatch, likeIndex * RECORD_SIZE + Off.inner, !(flags & Flag.INNER_V6))
         ? like.inner
         : this.headers(o + Off.inner, flags & Flag.INNER_V6 ? 6 : 4, !!(flags & Flag.INNER_L4));
     }
@@ -459,10 +459,18 @@ export class EventBatch {
     for (let i = 0; i < this.length; i++) if (this.valid(i)) yield this.event(i);
   }
 
-  private sameHeaderBytes(o: number, other: EventBatch, oo: number): boolean {
+  /** whether the headers at o and at oo of `other` decode alike: of IPv4 addresses only the
+   * first word is read (the rest of their 16 bytes is nothing headers() looks at) */
+  private sameHeaderBytes(o: number, other: EventBatch, oo: number, v4: boolean): boolean {
     const a = this.dv;
     const b = other.dv;
-    for (let k = 0; k < HEADER_SIZE; k += 4) if (a.getUint32(o + k, true) !== b.getUint32(oo + k, true)) return false;
+    if (v4) {
+      if (a.getUint32(o + HdrOff.saddr, true) !== b.getUint32(oo + HdrOff.saddr, true)) return false;
+      if (a.getUint32(o + HdrOff.daddr, true) !== b.getUint32(oo + HdrOff.daddr, true)) return false;
+    } else {
+      for (let k = 0; k < HdrOff.tcp_seq; k += 4) if (a.getUint32(o + k, true) !== b.getUint32(oo + k, true)) return false;
+    }
+    for (let k = HdrOff.tcp_seq; k < HEADER_SIZE; k += 4) if (a.getUint32(o + k, true) !== b.getUint32(oo + k, true)) return false;
     return true;
   }
 
