@@ -63,6 +63,8 @@ export class Correlator {
   /** journeys whose free was seen, in arrival order: their datagrams leave the index once
    * no clone of theirs can still come (retireDatagrams) */
   private readonly freed: Journey[] = [];
+  /** each one's free time when queued, read without touching the journey */
+  private readonly freedAt: number[] = [];
   private freedHead = 0;
   private readonly pending: Flow[] = [];
   /** frees that came before any other event of their skb, by table key */
@@ -146,7 +148,10 @@ export class Correlator {
       }
     }
     if (hook === Hook.CONSUME) this.mayRelease(j);
-    if ((hook === Hook.CONSUME || hook === Hook.DROP) && j.nDatagrams) this.freed.push(j);
+    if ((hook === Hook.CONSUME || hook === Hook.DROP) && j.nDatagrams) {
+      this.freed.push(j);
+      this.freedAt.push(j.endTs!);
+    }
     const proto = vo < 0 ? -1 : b.protoAt(vo);
     if (vo < 0 || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
       if (j.flow) j.flow.touch(j);
@@ -220,15 +225,18 @@ export class Correlator {
    * in flight — small enough to stay in the cache. */
   private retireDatagrams(nowNs: number): void {
     const q = this.freed;
+    const at = this.freedAt;
     const before = nowNs - CLONE_WINDOW_NS - this.o.reorderNs;
     let h = this.freedHead;
-    for (; h < q.length; h++) {
+    for (; h < q.length && at[h] < before; h++) {
       const j = q[h];
+      // a later free of the same skb (a drop, then the consume) moved its end on
       if (j.endTs !== undefined && j.endTs >= before) break;
       this.forgetDatagrams(j);
     }
     if (h >= 1024 && 2 * h >= q.length) {
       q.splice(0, h);
+      at.splice(0, h);
       h = 0;
     }
     this.freedHead = h;
