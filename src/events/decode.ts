@@ -432,6 +432,12 @@ export class EventBatch {
       mark: dv.getUint32(o + Off.mark, true),
       dropReason: dv.getUint32(o + Off.drop_reason, true),
       aux: dv.getUint32(o + Off.aux, true),
+      // every field in the literal, set or not: one added later would go to a property
+      // array of its own, an allocation per event (JSON leaves the undefined ones out)
+      outer: undefined,
+      vni: undefined,
+      inner: undefined,
+      ipvs: undefined,
     };
     // the records of one packet mostly repeat the headers of the one before: share them
     const sameAsLast = like !== undefined && likeBatch !== undefined && likeIndex !== undefined && likeBatch.flags(likeIndex) === flags;
