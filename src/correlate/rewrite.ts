@@ -19,8 +19,18 @@ export interface RawChange {
 const hostOf = (ep: string): string => splitEndpoint(ep).addr;
 const portOf = (ep: string): string | undefined => splitEndpoint(ep).port;
 
+/** each namespace's own addresses, gathered once per snapshot's Netns (a DNAT is checked
+ * against them for every flow) */
+const ownAddresses = new WeakMap<Netns, Set<string>>();
+
 function ownAddress(ns: Netns | undefined, addr: string): boolean {
-  return !!ns?.devices.some((d) => d.addresses.some((a) => a.split('/')[0] === addr));
+  if (!ns) return false;
+  let own = ownAddresses.get(ns);
+  if (!own) {
+    own = new Set(ns.devices.flatMap((d) => d.addresses.map((a) => a.split('/')[0])));
+    ownAddresses.set(ns, own);
+  }
+  return own.has(addr);
 }
 
 function toMatches(to: string | undefined, ep: string): boolean {
