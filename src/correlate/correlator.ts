@@ -8,7 +8,7 @@ import { MeshTraceError } from '../errors.js';
 import { Hook } from '../events/hooks.js';
 import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
 import { Flow, FlowTable } from './flow.js';
-import { DatagramIndex } from './datagram-index.js';
+import { NumberTable } from './number-table.js';
 import { Journey, JourneyTable, MAX_CLOCKS, type Direction } from './journey.js';
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
@@ -59,7 +59,7 @@ export class Correlator {
   private readonly journeys: JourneyTable;
   private readonly flows: FlowTable;
   /** every form of a live packet's datagram (datagramHash), for clone detection */
-  private readonly datagrams = new DatagramIndex();
+  private readonly datagrams = new NumberTable<Journey>();
   /** journeys whose free was seen, in arrival order: their datagrams leave the index once
    * no clone of theirs can still come (retireDatagrams) */
   private readonly freed: Journey[] = [];

@@ -11,6 +11,7 @@ import type { EventBatch, PacketEvent } from '../events/decode.js';
 import { RecordLog } from '../events/record-log.js';
 import { RecordRefs } from '../events/record-refs.js';
 import type { Flow } from './flow.js';
+import { NumberTable } from './number-table.js';
 import { l3View } from './tuple.js';
 
 export type Direction = 'forward' | 'reply';
@@ -294,9 +295,11 @@ export interface JourneyCounters {
 }
 
 
-/** The in-flight journeys, by (clock, skb). Bounded: the oldest is evicted when full. */
+/** The in-flight journeys, by (clock, skb). Bounded: when full, a journey is evicted to
+ * make room: an ended one (kept only for late events) if a sample of the table holds one,
+ * else the sample's idlest. */
 export class JourneyTable {
-  private readonly bySkb = new Map<number, Journey>();
+  private readonly bySkb = new NumberTable<Journey>();
   private nextId = 1;
   /** whether the journey place() last returned is new */
   fresh = false;
@@ -304,6 +307,8 @@ export class JourneyTable {
    * lets go of a journey) */
   private lastKey = -1;
   private lastJourney: Journey | undefined;
+  /** where the next eviction sample starts: it moves on, so every slot gets its turn */
+  private evictFrom = 0;
   readonly counters: JourneyCounters = { journeys: 0, journeysEvicted: 0, missedFrees: 0, eventsTruncated: 0 };
 
   constructor(
@@ -339,11 +344,9 @@ export class JourneyTable {
     }
     this.fresh = false;
     if (!j) {
-      if (this.bySkb.size >= this.maxJourneys) this.evictOldest();
-      const before = this.bySkb.get(key);
+      if (!inTable && this.bySkb.size >= this.maxJourneys) this.evictOne();
       j = new Journey(this.nextId++, clock, key, ts);
-      if (before?.endTs !== undefined) j.previous = before;
-      this.bySkb.delete(key); // re-insert: Map order is age order
+      if (inTable?.endTs !== undefined) j.previous = inTable;
       this.bySkb.set(key, j);
       this.counters.journeys++;
       this.fresh = true;
@@ -362,33 +365,41 @@ export class JourneyTable {
   /** Forget journeys that ended before `endedBefore` or went silent before `silentBefore`
    * (their hops stay with their flow; only the skb mapping goes). */
   sweep(endedBefore: number, silentBefore: number): void {
-    this.bySkb.forEach((j, key) => {
-      if ((j.endTs !== undefined && j.endTs < endedBefore) || j.lastTs < silentBefore) {
-        this.bySkb.delete(key);
-        if (key === this.lastKey) this.lastKey = -1;
-      } else if (j.previous?.endTs !== undefined && j.previous.endTs < endedBefore) j.previous = undefined;
+    this.bySkb.deleteWhere((j) => {
+      if ((j.endTs !== undefined && j.endTs < endedBefore) || j.lastTs < silentBefore) return true;
+      if (j.previous?.endTs !== undefined && j.previous.endTs < endedBefore) j.previous = undefined;
+      return false;
     });
+    this.lastKey = -1;
   }
 
   forget(j: Journey): void {
-    if (this.bySkb.get(j.tableKey) === j) this.bySkb.delete(j.tableKey);
+    this.bySkb.deleteIf(j.tableKey, j);
     if (j.tableKey === this.lastKey) this.lastKey = -1;
   }
 
-  private evictOldest(): void {
+  /** ended journeys are only kept for late events: one of those goes first, else the
+   * idlest of the sample (a table this full is a burst; the exact oldest is not worth
+   * keeping an age order of every packet for) */
+  private evictOne(): void {
     this.lastKey = -1;
-    // ended journeys are only kept for late events: drop those first
+    const t = this.bySkb;
+    let victim = -1;
     let looked = 0;
-    for (const [key, j] of this.bySkb) {
+    for (let n = 0; n < t.capacity && looked < 64; n++) {
+      const s = (this.evictFrom + n) & (t.capacity - 1);
+      const j = t.valueAt(s);
+      if (!j) continue;
+      looked++;
       if (j.endTs !== undefined) {
-        this.bySkb.delete(key);
-        return;
+        victim = s;
+        break;
       }
-      if (++looked === 64) break;
+      if (victim < 0 || j.lastTs < t.valueAt(victim)!.lastTs) victim = s;
     }
-    const oldest = this.bySkb.entries().next().value;
-    if (!oldest) return;
-    this.bySkb.delete(oldest[0]);
-    this.counters.journeysEvicted++;
+    if (victim < 0) return;
+    this.evictFrom = (victim + 1) & (t.capacity - 1);
+    if (t.valueAt(victim)!.endTs === undefined) this.counters.journeysEvicted++;
+    t.delete(t.keyAt(victim));
   }
 }
