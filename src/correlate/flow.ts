@@ -3,15 +3,15 @@
 // both the tuple before and after each rewrite, and the reply, seen with the rewritten
 // tuples reversed, lands in the same flow.
 import type { Journey } from './journey.js';
-import { canonicalKey } from '../events/tuple-key.js';
+import { reverseKey } from '../events/tuple-key.js';
 
 const FIN = 0x01;
 const RST = 0x04;
 
 export class Flow {
   readonly journeys: Journey[] = [];
-  /** unordered tuple keys, as indexed by the table */
-  readonly keys = new Set<string>();
+  /** the directed tuple keys the table indexes it by: each seen, and its reverse */
+  readonly keys: string[] = [];
   firstTs = Infinity;
   lastTs = 0;
   /** journeys carrying a FIN (the close needs one each way) */
@@ -70,10 +70,11 @@ export class FlowTable {
     private readonly onEvict: (f: Flow) => void,
   ) {}
 
-  /** Join journey j to the flow of `key` (a directed tuple it was seen with). */
+  /** Join journey j to the flow of `key` (a directed tuple it was seen with). The table
+   * holds both directions of every tuple, so the reverse is printed once per tuple, not
+   * at every sighting. */
   link(j: Journey, key: string): void {
-    const canon = canonicalKey(key);
-    const known = this.byKey.get(canon);
+    const known = this.byKey.get(key);
     let flow = j.flow;
     if (!flow && known) {
       flow = known;
@@ -88,8 +89,10 @@ export class FlowTable {
       flow = this.merge(known, flow);
     }
     if (!known) {
-      this.byKey.set(canon, flow);
-      flow.keys.add(canon);
+      const back = reverseKey(key);
+      this.byKey.set(key, flow);
+      this.byKey.set(back, flow);
+      flow.keys.push(key, back);
     }
     flow.touch(j);
   }
@@ -99,7 +102,7 @@ export class FlowTable {
     const [keep, gone] = a.firstTs < b.firstTs || (a.firstTs === b.firstTs && a.seq < b.seq) ? [a, b] : [b, a];
     for (const k of gone.keys) {
       this.byKey.set(k, keep);
-      keep.keys.add(k);
+      keep.keys.push(k);
     }
     for (const j of gone.journeys) keep.add(j);
     for (const [k, j] of gone.firstByKey) keep.noteFirst(k, j);

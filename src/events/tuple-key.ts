@@ -1,5 +1,5 @@
-// Reading the short tuple keys EventBatch.tupleKey() writes: the reverse direction, the
-// key both directions share, and the text a flow record shows (`tcp 10.0.0.1:5000 > 10.0.0.2:80`).
+// Reading the short tuple keys EventBatch.tupleKey() writes: the reverse direction and the
+// text a flow record shows (`tcp 10.0.0.1:5000 > 10.0.0.2:80`).
 // Keys are flat strings of 16-bit codes, so the correlator hashes and compares them
 // without printing an address per packet; printing happens once, for a flow record.
 import { endpointText, formatAddr } from './addr.js';
@@ -20,12 +20,6 @@ export function reverseKey(k: string): string {
   for (let i = 0; i < 8; i++) codes.push(c(2 + i));
   codes.push(c(19), c(18));
   return String.fromCharCode(...codes);
-}
-
-/** both directions of a connection share this key */
-export function canonicalKey(k: string): string {
-  const r = reverseKey(k);
-  return k < r ? k : r;
 }
 
 function addrText(k: string, at: number, n: number): string {
