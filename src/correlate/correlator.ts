@@ -252,6 +252,8 @@ export class Correlator {
    * `sink` one by one as they are built, or as the returned list). */
   advance(nowNs: number, sink?: (rec: FlowRecord) => void): FlowRecord[] {
     this.journeys.sweep(nowNs - this.o.reorderNs, nowNs - this.o.flowTimeoutNs);
+    // a quiet spell notes no datagrams: freed packets leave the index (and the queue) here
+    this.retireDatagrams(nowNs);
     this.datagrams.deleteWhere((j) => j.lastTs < nowNs - 1e9);
     this.orphanFrees.forEach((free, k) => {
       if (free.batch().tsNs(0) < nowNs - this.o.reorderNs) {
