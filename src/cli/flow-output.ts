@@ -36,6 +36,9 @@ export class FlowOutput {
    * it is printed (see FlowPipeline's sink) */
   private pending: string[] = [];
   private pendingBytes = 0;
+  /** the stdout error listener is in place (from the first write) */
+  private listening = false;
+  private broken = false;
 
   constructor(private readonly o: FlowOutputOptions) {}
 
@@ -76,8 +79,6 @@ export class FlowOutput {
     process.stdout.write(text);
   }
 
-  private listening = false;
-  private broken = false;
   /** A write failed (it says so later, on its own): `| head` closing the pipe is how a
    * reader says it has enough, anything else is told once, with exit code 74. */
   private readonly onError = (err: NodeJS.ErrnoException): void => {

@@ -87,8 +87,8 @@ export interface BuiltPath {
 
 /** Hops are built field by field in their printed order, never by spreading a place into
  * a literal: V8 gives spread-built objects a slow shape, and that alone made building
- * hops most of a replay's time. Module functions, not closures: buildHops runs twice per
- * flow and would build three closures and their context each time. */
+ * hops most of a replay's time. What needs none of buildHops' state is a module function
+ * (it runs twice per flow): only the printed-headers cache is a closure. */
 function newHop(namer: Namer, netns: number, ifindex: number, what: HopWhat, hooks: string[], tNs: number): Hop {
   const d = ifindex ? namer.device(netns, ifindex) : undefined;
   let h: Hop;

@@ -166,12 +166,16 @@ export class Journey {
    * past the event limit) the 53-bit hash stands alone. */
   carries(b: EventBatch, i: number): boolean {
     if (this.released || this.truncated) return true;
-    if (this.log) {
-      const lb = this.log.batch();
-      for (let k = 0; k < lb.length; k++) if (b.sameDatagram(i, lb, k)) return true;
-      return false;
-    }
-    return this.refs.some((rb, ri) => b.sameDatagram(i, rb, ri));
+    return this.someRecord((rb, ri) => b.sameDatagram(i, rb, ri));
+  }
+
+  /** its kept records in arrival order, wherever they are (log or batches), until fn
+   * says stop; whether it did */
+  private someRecord(fn: (b: EventBatch, i: number) => boolean): boolean {
+    if (!this.log) return this.refs.some(fn);
+    const lb = this.log.batch();
+    for (let k = 0; k < lb.length; k++) if (fn(lb, k)) return true;
+    return false;
   }
 
   /** the first directed key in time order */
@@ -248,18 +252,13 @@ export class Journey {
       let lastB: EventBatch | undefined;
       let lastI = 0;
       let last: PacketEvent | undefined;
-      const decode = (b: EventBatch, i: number): void => {
+      this.someRecord((b, i) => {
         last = b.event(i, last, lastB, lastI);
         lastB = b;
         lastI = i;
         events.push(last);
-      };
-      if (this.log) {
-        const b = this.log.batch();
-        for (let i = 0; i < b.length; i++) decode(b, i);
-      } else {
-        this.refs.forEach(decode);
-      }
+        return false;
+      });
       if (!this.sorted) events.sort((x, y) => x.tsNs - y.tsNs);
       this.decoded = events;
     }

@@ -195,15 +195,6 @@ export class EventBatch {
   encapsulated(i: number): boolean {
     return !!(this.flags(i) & Flag.ENCAP);
   }
-  /** whether record i carries IP headers */
-  hasView(i: number): boolean {
-    return this.viewOff(i) >= 0;
-  }
-  /** the packet's protocol (of its own headers), -1 without IP */
-  viewProto(i: number): number {
-    const o = this.viewOff(i);
-    return o < 0 ? -1 : this.bytes[o + HdrOff.proto];
-  }
   /** whether the packet's own ports and TCP fields were read */
   viewL4(i: number): boolean {
     return this.viewOff(i) >= 0 && !!(this.viewKind(i) & VIEW_L4);
@@ -220,22 +211,6 @@ export class EventBatch {
   }
   ipLenAt(o: number): number {
     return this.dv.getUint16(o + HdrOff.ip_len, true);
-  }
-  viewTcpSeq(i: number): number {
-    return this.dv.getUint32(this.viewOff(i) + HdrOff.tcp_seq, true);
-  }
-  viewTcpFlags(i: number): number {
-    return this.bytes[this.viewOff(i) + HdrOff.tcp_flags];
-  }
-  viewIpLen(i: number): number {
-    return this.dv.getUint16(this.viewOff(i) + HdrOff.ip_len, true);
-  }
-  /** the packet's own headers, decoded (undefined without IP) */
-  viewHeaders(i: number): PacketHeaders | undefined {
-    const o = this.viewOff(i);
-    if (o < 0) return undefined;
-    const kind = this.viewKind(i);
-    return this.headers(o, kind & VIEW_V6 ? 6 : 4, !!(kind & VIEW_L4));
   }
 
   /** Copies the packet's own connection tuple (family, protocol, addresses, ports when
