@@ -13,7 +13,8 @@ import { Journey, JourneyTable, MAX_CLOCKS, type Direction } from './journey.js'
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
 import type { Namer } from './namer.js';
-import { l3View, vxlanKey } from './tuple.js';
+import { vxlanKey } from './tuple.js';
+import type { RecordList } from '../events/record-list.js';
 import { tupleText } from '../events/tuple-key.js';
 
 export interface CorrelatorOptions {
@@ -425,13 +426,13 @@ export class Correlator {
     for (const x of journeys) if (x.parent && copies.includes(x.parent)) copies.push(x);
     let best: { journey: Journey; built: BuiltPath } | undefined;
     for (const c of copies) {
-      const built = buildHops(c.ordered(), root.dir ?? 'forward', this.o.namer);
+      const built = buildHops(c.records(), root.dir ?? 'forward', this.o.namer);
       if (!best || rank[built.end] > rank[best.built.end]) best = { journey: c, built };
     }
     const chosen = best!;
     let hops = chosen.built.hops;
     for (let x = chosen.journey; x.parent; x = x.parent) {
-      const parentHops = buildHops(x.parent.ordered(), root.dir ?? 'forward', this.o.namer).hops.filter((h) => h.t_ns < x.firstTs);
+      const parentHops = buildHops(x.parent.records(), root.dir ?? 'forward', this.o.namer).hops.filter((h) => h.t_ns < x.firstTs);
       const last = parentHops[parentHops.length - 1];
       if (last && hops[0]) hops[0] = { ...hops[0], latency_ns: hops[0].t_ns - last.t_ns };
       hops = [...parentHops, ...hops];
@@ -446,9 +447,13 @@ export class Correlator {
   private path(f: Flow, journeys: Journey[], dir: Direction, branches: Branches): Path | null {
     const j = journeys.find((x) => !x.parent && (x.dir ?? 'forward') === dir);
     if (!j) return null;
-    const first = j.firstHeaders();
-    const view = first && l3View(first);
-    if (!first || !view) return null;
+    const recs = j.records();
+    let first = 0;
+    while (first < recs.length && recs.batches[first].viewOff(recs.index[first]) < 0) first++;
+    if (first === recs.length) return null;
+    const fb = recs.batches[first];
+    const fi = recs.index[first];
+    const view = fb.view(fi)!;
     const branch = this.bestBranch(j, journeys, branches);
     let built: BuiltPath = branch.built;
     // the branch's own hops, copied only when a tunnel continues them
@@ -456,16 +461,12 @@ export class Correlator {
     let cur = branch.journey;
     const used = new Set<Journey>([j, cur]);
     for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
-      const evs = cur.ordered();
-      let lastTunnel: PacketEvent | undefined;
-      for (let k = evs.length - 1; k >= 0 && !lastTunnel; k--) if (evs[k].vni !== undefined) lastTunnel = evs[k];
-      const key = lastTunnel && vxlanKey(lastTunnel);
+      const key = lastTunnelKey(cur.records());
       if (!key) break;
-      const next = journeys.find((x) => !used.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && x.ordered().some((e) => vxlanKey(e) === key));
+      const next = journeys.find((x) => !used.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && findTunnelKey(x.records(), key) >= 0);
       if (!next) break;
       used.add(next);
-      const from = next.ordered().findIndex((e) => vxlanKey(e) === key);
-      built = buildHops(next.ordered().slice(from), dir, this.o.namer);
+      built = buildHops(next.records(), dir, this.o.namer, findTunnelKey(next.records(), key));
       const firstNext = built.hops[0];
       const last = hops[hops.length - 1];
       if (firstNext && last) firstNext.latency_ns = next.clock === cur.clock ? firstNext.t_ns - last.t_ns : null;
@@ -474,11 +475,24 @@ export class Correlator {
     }
     const sameClock = cur.clock === j.clock;
     return {
-      packet: hopHeaders(view, first.mark),
+      packet: hopHeaders(view, fb.mark(fi)),
       hops,
       end: built.end,
       total_ns: hops.length && sameClock ? hops[hops.length - 1].t_ns - hops[0].t_ns : null,
       clones: journeys.filter((x) => x.parent === j).length,
     };
   }
+}
+
+/** the tunnel crossing of the last encapsulated record, which the other node's journey of
+ * the datagram starts from */
+function lastTunnelKey(recs: RecordList): string | undefined {
+  for (let k = recs.length - 1; k >= 0; k--) if (recs.batches[k].vni(recs.index[k]) >= 0) return vxlanKey(recs.batches[k], recs.index[k]);
+  return undefined;
+}
+
+/** where a record of this tunnel crossing is, or -1 */
+function findTunnelKey(recs: RecordList, key: string): number {
+  for (let k = 0; k < recs.length; k++) if (vxlanKey(recs.batches[k], recs.index[k]) === key) return k;
+  return -1;
 }

@@ -3,14 +3,15 @@
 // before/after pair whose headers differ is a hop of its own (the NAT step, with what it
 // changed); an encapsulation or decapsulation is a change on the first hop that sees it;
 // a drop is the last hop, where the packet died and why.
-import type { PacketEvent, PacketHeaders } from '../events/decode.js';
-import { decodeNfAux, Hook, nfHookName } from '../events/hooks.js';
+import type { EventBatch, PacketHeaders } from '../events/decode.js';
+import { Dir, decodeNfAux, Hook, hookName, nfHookName } from '../events/hooks.js';
+import type { RecordList } from '../events/record-list.js';
 import { protoName, tcpFlagString } from '../events/proto.js';
 import type { Change, Hop, HopHeaders, HopWhat, PathEnd } from './model.js';
 import type { Namer } from './namer.js';
 import { nameChange, type RawChange } from './rewrite.js';
 import type { Direction } from './journey.js';
-import { dstText, l3View, srcText } from './tuple.js';
+import { dstText, srcText } from './tuple.js';
 
 /** frees that are the end of a normal life, not a loss: a socket purging what nobody read */
 const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
@@ -20,36 +21,47 @@ const INGRESS_HOOKS = new Set<number>([Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_H
 /** netfilter hook labels by hook number and stage (aux bits), printed once */
 const nfLabels = new Map<number, string>();
 
-function hookLabel(ev: PacketEvent): string {
-  if (ev.hook === Hook.NF) {
-    const k = ev.aux & 0xff00ff;
+/** what the hop's hooks list says for a record of this hook (aux: its netfilter hook and stage) */
+function hookLabel(hook: number, aux: number): string {
+  if (hook === Hook.NF) {
+    const k = aux & 0xff00ff;
     let label = nfLabels.get(k);
     if (label === undefined) {
-      const nf = decodeNfAux(ev.aux);
+      const nf = decodeNfAux(aux);
       label = `netfilter ${nfHookName[nf.hooknum] ?? nf.hooknum}${nf.stage === 'after' ? '' : ' (before NAT)'}`;
       nfLabels.set(k, label);
     }
     return label;
   }
-  return ev.hookName;
+  return hookName[hook] ?? `hook-${hook}`;
 }
 
-function direction(ev: PacketEvent): 'in' | 'out' | 'seen' {
-  if (ev.hook === Hook.NF) return ev.dir === 'ingress' ? 'in' : 'out';
+function nfStage(aux: number): 'before' | 'after' {
+  return (aux >>> 16) & 0xff ? 'after' : 'before';
+}
+
+function direction(hook: number, dir: number): 'in' | 'out' | 'seen' {
+  if (hook === Hook.NF) return dir === Dir.INGRESS ? 'in' : 'out';
   // a pcap without direction (tcpdump on one device) only says the packet was there
-  if (ev.hook === Hook.CAPTURED) return ev.dir === 'ingress' ? 'in' : ev.dir === 'egress' ? 'out' : 'seen';
-  return INGRESS_HOOKS.has(ev.hook) ? 'in' : 'out';
+  if (hook === Hook.CAPTURED) return dir === Dir.INGRESS ? 'in' : dir === Dir.EGRESS ? 'out' : 'seen';
+  return INGRESS_HOOKS.has(hook) ? 'in' : 'out';
 }
 
 export function hopHeaders(h: PacketHeaders, mark: number): HopHeaders {
-  const out: HopHeaders = { proto: protoName(h.proto), src: srcText(h), dst: dstText(h), ip_id: h.ipId, len: h.ipLen };
-  if (h.proto === 6 && h.l4) {
-    out.flags = tcpFlagString(h.tcpFlags);
-    out.seq = h.tcpSeq;
-    out.ack = h.tcpAck;
-  }
-  if (mark) out.mark = mark;
-  return out;
+  const tcp = h.proto === 6 && h.l4;
+  // every field in one literal, absent ones undefined (JSON leaves them out): each added
+  // afterwards would grow a property array of its own
+  return {
+    proto: protoName(h.proto),
+    src: srcText(h),
+    dst: dstText(h),
+    ip_id: h.ipId,
+    len: h.ipLen,
+    flags: tcp ? tcpFlagString(h.tcpFlags) : undefined,
+    seq: tcp ? h.tcpSeq : undefined,
+    ack: tcp ? h.tcpAck : undefined,
+    mark: mark || undefined,
+  };
 }
 
 /** whether srcText (or dstText) of a and b is the same, without printing either: most
@@ -91,23 +103,28 @@ export interface BuiltPath {
  * (it runs twice per flow): only the printed-headers cache is a closure. */
 function newHop(namer: Namer, netns: number, ifindex: number, what: HopWhat, hooks: string[], tNs: number): Hop {
   const d = ifindex ? namer.device(netns, ifindex) : undefined;
-  let h: Hop;
-  if (d) {
-    h = { node: d.node, netns: d.netns, netns_inode: netns, device: d.device, ifindex, kind: d.kind } as Hop;
-    if (d.network) h.network = d.network;
-    h.where = d.label;
-  } else {
-    const ns = namer.netns(netns);
-    const nsText = ns ? `${ns.node} · ${ns.display}` : `netns ${netns}`;
-    h = { node: ns?.node ?? '?', netns: ns?.display ?? String(netns), netns_inode: netns } as Hop;
-    if (ifindex) h.ifindex = ifindex;
-    h.where = ifindex ? `${nsText} · if${ifindex}` : nsText;
-  }
-  h.what = what;
-  h.hooks = hooks;
-  h.t_ns = tNs;
-  h.latency_ns = null;
-  return h;
+  const ns = d ? undefined : namer.netns(netns);
+  const nsText = d ? '' : ns ? `${ns.node} · ${ns.display}` : `netns ${netns}`;
+  // every field in one literal, in printed order, absent ones undefined (JSON leaves them
+  // out): a hop that grew field by field reallocated its property array as it went
+  return {
+    node: d ? d.node : (ns?.node ?? '?'),
+    netns: d ? d.netns : (ns?.display ?? String(netns)),
+    netns_inode: netns,
+    device: d?.device,
+    ifindex: ifindex || undefined,
+    kind: d?.kind,
+    network: d?.network || undefined,
+    where: d ? d.label : ifindex ? `${nsText} · if${ifindex}` : nsText,
+    what,
+    hooks,
+    t_ns: tNs,
+    latency_ns: null,
+    headers: undefined,
+    vxlan: undefined,
+    changes: NO_HOP_CHANGES,
+    drop_reason: undefined,
+  };
 }
 
 /** appends a hop, its latency measured from the one before */
@@ -121,22 +138,44 @@ function named(raw: RawChange[], netns: number, dir: Direction, namer: Namer): C
   return raw.length ? raw.map((c) => nameChange(c, dir, namer.netns(netns))) : [];
 }
 
-export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): BuiltPath {
+/** one record's view headers each, decoded in one pass: consecutive records share one
+ * object until a rewrite, so most cost a comparison of their bytes */
+function views(recs: RecordList, from: number): (PacketHeaders | undefined)[] {
+  const out = new Array<PacketHeaders | undefined>(recs.length - from);
+  let like: PacketHeaders | undefined;
+  let likeB: EventBatch | undefined;
+  let likeI = 0;
+  for (let k = from; k < recs.length; k++) {
+    const b = recs.batches[k];
+    const i = recs.index[k];
+    const v = b.view(i, like, likeB, likeI);
+    out[k - from] = v;
+    like = v;
+    likeB = b;
+    likeI = i;
+  }
+  return out;
+}
+
+/** The hops of the records from `from` on (a journey's, in time order). */
+export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from = 0): BuiltPath {
   const hops: Hop[] = [];
+  const viewOf = views(recs, from);
   let cur: Hop | undefined;
   /** the device the current hop is at; -1 after a hop of its own (drop, NAT, load balancer) */
   let curNetns = -1;
   let curIfindex = -1;
   let prev: PacketHeaders | undefined;
   let prevMark = 0;
-  let prevVni: number | undefined;
-  /** the namespace of the previous event: a mark cannot survive leaving one (the veth and
+  /** -1: the previous record with headers was not encapsulated */
+  let prevVni = -1;
+  /** the namespace of the previous record: a mark cannot survive leaving one (the veth and
    * VXLAN crossings scrub it), so within one a changed mark is a rule's doing */
   let lastNetns = 0;
   let end: PathEnd = 'open';
   let drop: BuiltPath['drop'];
-  // a packet's events mostly share one decoded headers object until a rewrite: its
-  // printed form is shared by the hops that show it too (they are read, never changed)
+  // the hops showing one decoded headers object (and mark) share its printed form too
+  // (they are read, never changed)
   let shownView: PacketHeaders | undefined;
   let shownMark = 0;
   let shown: HopHeaders | undefined;
@@ -149,21 +188,26 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
     return shown;
   };
 
-  for (let i = 0; i < events.length; i++) {
-    const ev = events[i];
-    if (ev.hook === Hook.CONSUME) {
+  for (let k = from; k < recs.length; k++) {
+    const b = recs.batches[k];
+    const i = recs.index[k];
+    const hook = b.hook(i);
+    const netns = b.netns(i);
+    const ifindex = b.ifindex(i);
+    const tNs = b.tsNs(i);
+    if (hook === Hook.CONSUME) {
       end = cur && cur.what === 'out' && cur.kind !== 'veth' ? 'left' : 'delivered';
       break;
     }
-    if (ev.hook === Hook.DROP) {
-      const reason = namer.dropReason(ev.dropReason);
+    if (hook === Hook.DROP) {
+      const reason = namer.dropReason(b.dropReason(i));
       // no device: the socket layer freed it, and without a reason that is TCP's way of
       // discarding what it handled (an ACK to a TIME_WAIT socket), not a loss
-      if (BENIGN_DROPS.has(reason) || (reason === 'NOT_SPECIFIED' && !ev.netns)) {
+      if (BENIGN_DROPS.has(reason) || (reason === 'NOT_SPECIFIED' && !netns)) {
         end = 'delivered';
         break;
       }
-      const at = ev.netns ? newHop(namer, ev.netns, ev.ifindex, 'drop', ['drop'], ev.tsNs) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', ['drop'], ev.tsNs);
+      const at = netns ? newHop(namer, netns, ifindex, 'drop', ['drop'], tNs) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', ['drop'], tNs);
       at.changes = [];
       at.drop_reason = reason;
       append(hops, at);
@@ -171,69 +215,76 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
       drop = { where: at.where, reason };
       break;
     }
-    const view = l3View(ev);
+    const view = viewOf[k - from];
+    const mark = b.mark(i);
+    const vni = b.vni(i);
     let changes: Change[] = NO_HOP_CHANGES;
-    const sameNetns = lastNetns === ev.netns;
-    lastNetns = ev.netns;
+    const sameNetns = lastNetns === netns;
+    lastNetns = netns;
     if (view && prev) {
-      if (ev.vni !== undefined && prevVni === undefined && ev.outer) {
-        changes = [{ kind: 'VXLAN-encap', field: 'tunnel', vni: ev.vni, from: srcText(ev.outer), to: dstText(ev.outer) }];
-      } else if (ev.vni === undefined && prevVni !== undefined) {
+      if (vni >= 0 && prevVni < 0) {
+        const outer = b.outer(i);
+        if (outer) changes = [{ kind: 'VXLAN-encap', field: 'tunnel', vni, from: srcText(outer), to: dstText(outer) }];
+      } else if (vni < 0 && prevVni >= 0) {
         changes = [{ kind: 'VXLAN-decap', field: 'tunnel', vni: prevVni }];
       }
     }
 
     // the load balancer: IPVS picked a real server and rewrites the destination to it
-    if (ev.hook === Hook.IPVS_NAT_XMIT && ev.ipvs && view) {
-      const svc = ev.ipvs;
+    const svc = hook === Hook.IPVS_NAT_XMIT && view ? b.ipvs(i) : undefined;
+    if (svc && view) {
       // what the rules did since the packet entered this namespace (mangle MARK with the
       // fwmark IPVS matches on, a REDIRECT): seen here when no netfilter link showed it
       // (kernels before 6.4)
-      if (prev && sameNetns) changes = [...changes, ...named(rawChanges(prev, view, prevMark, ev.mark), ev.netns, dir, namer)];
+      if (prev && sameNetns) changes = [...changes, ...named(rawChanges(prev, view, prevMark, mark), netns, dir, namer)];
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
       changes = [...changes, { kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule }];
-      const lb = newHop(namer, ev.netns, ev.ifindex, 'lb', [ev.hookName], ev.tsNs);
-      lb.headers = show(view, ev.mark);
+      const lb = newHop(namer, netns, ifindex, 'lb', [hookLabel(hook, 0)], tNs);
+      lb.headers = show(view, mark);
       lb.changes = changes;
       cur = append(hops, lb);
       curNetns = curIfindex = -1;
       prev = { ...view, daddr: svc.real.daddr, dport: svc.real.dport };
-      prevMark = ev.mark;
+      prevMark = mark;
       continue;
     }
 
     // a netfilter pair around the NAT priorities whose headers differ: the NAT step
-    let after: PacketEvent | undefined;
+    /** the record after the rewrite: this one, or the next */
+    let after = -1;
     let afterView: PacketHeaders | undefined;
     let natChanges: RawChange[] = NO_CHANGES;
-    if (ev.hook === Hook.NF && view) {
-      const nf = decodeNfAux(ev.aux);
-      const next = events[i + 1];
-      if (nf.stage === 'before' && next && next.hook === Hook.NF && next.netns === ev.netns) {
-        const n2 = decodeNfAux(next.aux);
-        const nv = l3View(next);
-        if (n2.stage === 'after' && n2.hooknum === nf.hooknum && nv && (natChanges = rawChanges(view, nv, ev.mark, next.mark)).length) {
-          after = next;
+    if (hook === Hook.NF && view) {
+      const aux = b.aux(i);
+      const nb = recs.batches[k + 1];
+      const ni = recs.index[k + 1];
+      if (nfStage(aux) === 'before' && nb && nb.hook(ni) === Hook.NF && nb.netns(ni) === netns) {
+        const naux = nb.aux(ni);
+        const nv = viewOf[k + 1 - from];
+        if (nfStage(naux) === 'after' && (naux & 0xff) === (aux & 0xff) && nv && (natChanges = rawChanges(view, nv, mark, nb.mark(ni))).length) {
+          after = k + 1;
           afterView = nv;
         }
-      } else if (nf.stage === 'after' && prev && (natChanges = rawChanges(prev, view, prevMark, ev.mark)).length) {
-        after = ev;
+      } else if (nfStage(aux) === 'after' && prev && (natChanges = rawChanges(prev, view, prevMark, mark)).length) {
+        after = k;
         afterView = view;
       }
     }
-    if (after && afterView && view) {
-      changes = [...changes, ...named(natChanges, ev.netns, dir, namer)];
-      const hooks = after === ev ? [hookLabel(ev)] : [hookLabel(ev), hookLabel(after)];
+    if (after >= 0 && afterView && view) {
+      const ab = recs.batches[after];
+      const ai = recs.index[after];
+      changes = [...changes, ...named(natChanges, netns, dir, namer)];
+      const hooks = after === k ? [hookLabel(hook, b.aux(i))] : [hookLabel(hook, b.aux(i)), hookLabel(Hook.NF, ab.aux(ai))];
       const isLb = changes.some((c) => c.kind === 'IPVS');
-      const nat = newHop(namer, ev.netns, ev.ifindex, isLb ? 'lb' : 'nat', hooks, ev.tsNs);
-      nat.headers = show(afterView, after.mark);
+      const nat = newHop(namer, netns, ifindex, isLb ? 'lb' : 'nat', hooks, tNs);
+      nat.headers = show(afterView, ab.mark(ai));
       nat.changes = changes;
       cur = append(hops, nat);
       curNetns = curIfindex = -1;
       prev = afterView;
-      prevMark = after.mark;
-      prevVni = after.vni;
-      if (after !== ev) i++;
+      prevMark = ab.mark(ai);
+      prevVni = ab.vni(ai);
+      k = after;
       continue;
     }
 
@@ -241,31 +292,34 @@ export function buildHops(events: PacketEvent[], dir: Direction, namer: Namer): 
     if (view && prev) {
       // from a capture the rewrite happened somewhere between two devices, maybe in another
       // namespace: named by what changed, without claiming this namespace's rule made it
-      const at = ev.hook === Hook.CAPTURED ? 0 : ev.netns;
-      const raw = rawChanges(prev, view, prevMark, ev.mark);
-      if (raw.length) changes = [...changes, ...named(raw.filter((c) => c.field !== 'mark' || ev.hook === Hook.NF || sameNetns), at, dir, namer)];
+      const at = hook === Hook.CAPTURED ? 0 : netns;
+      const raw = rawChanges(prev, view, prevMark, mark);
+      if (raw.length) changes = [...changes, ...named(raw.filter((c) => c.field !== 'mark' || hook === Hook.NF || sameNetns), at, dir, namer)];
     }
-    const d = direction(ev);
-    if (cur && curNetns === ev.netns && curIfindex === ev.ifindex) {
-      const label = hookLabel(ev);
+    const d = direction(hook, b.dir(i));
+    if (cur && curNetns === netns && curIfindex === ifindex) {
+      const label = hookLabel(hook, b.aux(i));
       if (!cur.hooks.includes(label)) cur.hooks.push(label);
       if (cur.what !== d && d !== 'seen' && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
       if (changes.length) cur.changes.push(...changes);
-      if (view && !cur.headers) cur.headers = show(view, ev.mark);
+      if (view && !cur.headers) cur.headers = show(view, mark);
     } else {
-      const h = newHop(namer, ev.netns, ev.ifindex, d, [hookLabel(ev)], ev.tsNs);
-      if (view) h.headers = show(view, ev.mark);
-      if (ev.vni !== undefined && ev.outer) h.vxlan = { vni: ev.vni, src: srcText(ev.outer), dst: dstText(ev.outer) };
-      // its own list: later events at this device add to it
+      const h = newHop(namer, netns, ifindex, d, [hookLabel(hook, b.aux(i))], tNs);
+      if (view) h.headers = show(view, mark);
+      if (vni >= 0) {
+        const outer = b.outer(i);
+        if (outer) h.vxlan = { vni, src: srcText(outer), dst: dstText(outer) };
+      }
+      // its own list: later records at this device add to it
       h.changes = changes === NO_HOP_CHANGES ? [] : changes;
       cur = append(hops, h);
-      curNetns = ev.netns;
-      curIfindex = ev.ifindex;
+      curNetns = netns;
+      curIfindex = ifindex;
     }
     if (view) {
       prev = view;
-      prevMark = ev.mark;
-      prevVni = ev.vni;
+      prevMark = mark;
+      prevVni = vni;
     }
   }
   const out: BuiltPath = { hops, end };

@@ -3,16 +3,17 @@
 // event later than the free starts a new journey; an event earlier than the free (a batch
 // from another CPU arriving late) still belongs to the old one.
 //
-// A journey copies its records (RecordLog) and keeps as numbers only what placing later
-// events needs; the events are decoded when, and if, its hops are built. Most journeys of
-// a long flow never are: only the first packet each way (and dropped ones) get hops.
+// A journey keeps its records (in their batches, or its own RecordLog) and as numbers only
+// what placing later events needs; they are read again when, and if, its hops are built.
+// Most journeys of a long flow never are: only the first packet each way (and dropped
+// ones) get hops.
 import { Hook } from '../events/hooks.js';
-import type { EventBatch, PacketEvent } from '../events/decode.js';
+import type { EventBatch } from '../events/decode.js';
+import { RecordList } from '../events/record-list.js';
 import { RecordLog } from '../events/record-log.js';
 import { RecordRefs } from '../events/record-refs.js';
 import type { Flow } from './flow.js';
 import { NumberTable } from './number-table.js';
-import { l3View } from './tuple.js';
 
 export type Direction = 'forward' | 'reply';
 
@@ -80,7 +81,8 @@ export class Journey {
   private keyOrder: string[] | undefined;
   private sorted = true;
   private lastAddedTs = -Infinity;
-  private decoded: PacketEvent[] | undefined;
+  /** records(), until a record is added */
+  private inOrder: RecordList | undefined;
   /** its records were let go of (a later packet of a flow whose first is known) */
   released = false;
 
@@ -131,7 +133,7 @@ export class Journey {
     if (this.released) return;
     if (this.log) this.log.append(b, i);
     else this.refs.append(b, i);
-    this.decoded = undefined;
+    this.inOrder = undefined;
   }
 
   private kept(): number {
@@ -153,7 +155,7 @@ export class Journey {
     this.released = true;
     this.refs = NO_REFS;
     this.log = undefined;
-    this.decoded = undefined;
+    this.inOrder = undefined;
   }
 
   /** it is indexed under datagram hash dh too */
@@ -245,29 +247,18 @@ export class Journey {
     return this.keyOrder;
   }
 
-  /** events in time order (stable: equal timestamps keep their arrival order), decoded */
-  ordered(): PacketEvent[] {
-    if (!this.decoded) {
-      const events: PacketEvent[] = [];
-      let lastB: EventBatch | undefined;
-      let lastI = 0;
-      let last: PacketEvent | undefined;
+  /** its kept records in time order (stable: equal timestamps keep their arrival order) */
+  records(): RecordList {
+    if (!this.inOrder) {
+      const list = new RecordList();
       this.someRecord((b, i) => {
-        last = b.event(i, last, lastB, lastI);
-        lastB = b;
-        lastI = i;
-        events.push(last);
+        list.push(b, i);
         return false;
       });
-      if (!this.sorted) events.sort((x, y) => x.tsNs - y.tsNs);
-      this.decoded = events;
+      if (!this.sorted) list.sortByTime();
+      this.inOrder = list;
     }
-    return this.decoded;
-  }
-
-  /** the first event that carries IP headers */
-  firstHeaders(): PacketEvent | undefined {
-    return this.ordered().find((e) => l3View(e) !== undefined);
+    return this.inOrder;
   }
 
   /** Whether record i of b can be this journey's packet: a freed-and-reused skb whose free

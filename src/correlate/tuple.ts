@@ -1,13 +1,8 @@
 // The printed keys of decoded packets: a connection tuple, one IP datagram, a tunnel
 // crossing (what the other node's decapsulation shares). The correlator's hot path keys
 // records without printing them (EventBatch.tupleKey, events/tuple-key.ts).
-import type { PacketEvent, PacketHeaders } from '../events/decode.js';
+import type { EventBatch, PacketHeaders } from '../events/decode.js';
 import { endpointText } from '../events/addr.js';
-
-/** the headers that describe the packet itself: the inner ones once VXLAN-encapsulated */
-export function l3View(ev: PacketEvent): PacketHeaders | undefined {
-  return ev.vni !== undefined && ev.inner ? ev.inner : ev.outer;
-}
 
 /** `10.0.0.1:80` → 10.0.0.1 and 80; `[fd00::1]:80` → fd00::1 and 80; a bare address has no port */
 export function splitEndpoint(ep: string): { addr: string; port?: string } {
@@ -36,8 +31,11 @@ export function datagramKey(h: PacketHeaders): string {
   return `${directedKey(h)}|${h.ipId}|${h.ipLen}|${h.proto === 6 ? `${h.tcpSeq}|${h.tcpAck}|${h.tcpFlags}` : ''}`;
 }
 
-/** a tunnel crossing: VNI, outer UDP tuple and the inner datagram */
-export function vxlanKey(ev: PacketEvent): string | undefined {
-  if (ev.vni === undefined || !ev.outer || !ev.inner) return undefined;
-  return `${ev.vni}|${directedKey(ev.outer)}|${datagramKey(ev.inner)}`;
+/** a tunnel crossing (record i of b, when encapsulated): VNI, outer UDP tuple and the inner datagram */
+export function vxlanKey(b: EventBatch, i: number): string | undefined {
+  const vni = b.vni(i);
+  const outer = vni < 0 ? undefined : b.outer(i);
+  const inner = outer && b.view(i);
+  if (!outer || !inner) return undefined;
+  return `${vni}|${directedKey(outer)}|${datagramKey(inner)}`;
 }

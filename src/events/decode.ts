@@ -154,6 +154,19 @@ export class EventBatch {
   len(i: number): number {
     return this.dv.getUint32(i * RECORD_SIZE + Off.len, true);
   }
+  mark(i: number): number {
+    return this.dv.getUint32(i * RECORD_SIZE + Off.mark, true);
+  }
+  dropReason(i: number): number {
+    return this.dv.getUint32(i * RECORD_SIZE + Off.drop_reason, true);
+  }
+  aux(i: number): number {
+    return this.dv.getUint32(i * RECORD_SIZE + Off.aux, true);
+  }
+  /** the VXLAN network identifier; -1 unless encapsulated */
+  vni(i: number): number {
+    return this.encapsulated(i) ? this.dv.getUint32(i * RECORD_SIZE + Off.vni, true) : -1;
+  }
   dport(i: number, inner = false): number {
     return this.dv.getUint16(i * RECORD_SIZE + (inner ? Off.inner : Off.outer) + HdrOff.dport, true);
   }
@@ -177,7 +190,7 @@ export class EventBatch {
   }
 
   /** Where the headers that describe the packet itself start (the inner ones once
-   * VXLAN-encapsulated, as l3View does for a decoded event); -1 for a frame without IP.
+   * VXLAN-encapsulated: view(i)); -1 for a frame without IP.
    * The *At(o) readers take it, so a hot path reads the flags once. */
   viewOff(i: number): number {
     const flags = this.flags(i);
@@ -334,6 +347,37 @@ export class EventBatch {
     return !(kind & VIEW_L4) || u32(HdrOff.sport);
   }
 
+  /** The headers that describe the packet itself (the inner ones once encapsulated),
+   * decoded; undefined without IP. `like`, the view of record likeIndex of
+   * likeBatch, is returned instead when its bytes are the same: consecutive records of a
+   * packet mostly repeat its headers, and the object is read, never changed. */
+  view(i: number, like?: PacketHeaders, likeBatch?: EventBatch, likeIndex = 0): PacketHeaders | undefined {
+    const o = this.viewOff(i);
+    if (o < 0) return undefined;
+    const kind = this.viewKind(i);
+    if (like && likeBatch && likeBatch.viewKind(likeIndex) === kind) {
+      const lo = likeBatch.viewOff(likeIndex);
+      if (lo >= 0 && this.sameHeaderBytes(o, likeBatch, lo, !(kind & VIEW_V6))) return like;
+    }
+    return this.headers(o, kind & VIEW_V6 ? 6 : 4, !!(kind & VIEW_L4));
+  }
+  /** the outer headers of an encapsulated record (the tunnel's UDP datagram), or of any
+   * record with IP; undefined without */
+  outer(i: number): PacketHeaders | undefined {
+    const flags = this.flags(i);
+    if (flags & Flag.NO_L3) return undefined;
+    return this.headers(i * RECORD_SIZE + Off.outer, flags & Flag.IPV6 ? 6 : 4, !!(flags & Flag.L4));
+  }
+  /** at an IPVS NAT transmit: the virtual service, the real server it chose and the fwmark */
+  ipvs(i: number): PacketEvent['ipvs'] {
+    const outer = this.outer(i);
+    if (this.hook(i) !== Hook.IPVS_NAT_XMIT || !outer) return undefined;
+    const conn = this.headers(i * RECORD_SIZE + Off.inner, outer.family, true);
+    const real = { ...conn, saddr: outer.saddr, sport: outer.sport };
+    const virtual = { ...conn, daddr: conn.saddr, dport: conn.sport, saddr: outer.saddr, sport: outer.sport };
+    return { virtual, real, fwmark: this.aux(i) };
+  }
+
   /** all records, as the kernel wrote them (a view): what a recording stores */
   raw(): Uint8Array {
     return this.bytes.subarray(0, this.length * RECORD_SIZE);
@@ -427,12 +471,7 @@ export class EventBatch {
         ? like.inner
         : this.headers(o + Off.inner, flags & Flag.INNER_V6 ? 6 : 4, !!(flags & Flag.INNER_L4));
     }
-    if (hook === Hook.IPVS_NAT_XMIT && ev.outer) {
-      const conn = this.headers(o + Off.inner, ev.outer.family, true);
-      const real = { ...conn, saddr: ev.outer.saddr, sport: ev.outer.sport };
-      const virtual = { ...conn, daddr: conn.saddr, dport: conn.sport, saddr: ev.outer.saddr, sport: ev.outer.sport };
-      ev.ipvs = { virtual, real, fwmark: ev.aux };
-    }
+    if (hook === Hook.IPVS_NAT_XMIT) ev.ipvs = this.ipvs(i);
     return ev;
   }
 

@@ -1,0 +1,38 @@
+// A journey's records in time order, wherever they sit (its own log, or the batches they
+// came in): what hops are built from. Record k is index[k] of batches[k], read through the
+// batch's accessors; nothing is decoded up front, since most records of a path only add a
+// hook name to a hop and only a rewrite brings headers worth printing.
+import type { EventBatch } from './decode.js';
+
+export class RecordList {
+  readonly batches: EventBatch[] = [];
+  readonly index: number[] = [];
+
+  get length(): number {
+    return this.index.length;
+  }
+
+  push(b: EventBatch, i: number): void {
+    this.batches.push(b);
+    this.index.push(i);
+  }
+
+  /** Puts the records in time order; equal timestamps keep their order (as a stable sort
+   * of the decoded events did). */
+  sortByTime(): void {
+    const n = this.index.length;
+    const ts = new Array<number>(n);
+    const pos = new Array<number>(n);
+    for (let k = 0; k < n; k++) {
+      ts[k] = this.batches[k].tsNs(this.index[k]);
+      pos[k] = k;
+    }
+    pos.sort((x, y) => ts[x] - ts[y] || x - y);
+    const b = this.batches.slice();
+    const i = this.index.slice();
+    for (let k = 0; k < n; k++) {
+      this.batches[k] = b[pos[k]];
+      this.index[k] = i[pos[k]];
+    }
+  }
+}
