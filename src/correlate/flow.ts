@@ -3,7 +3,8 @@
 // both the tuple before and after each rewrite, and the reply, seen with the rewritten
 // tuples reversed, lands in the same flow.
 import type { Journey } from './journey.js';
-import { reverseKey } from '../events/tuple-key.js';
+import { keyHash, reverseKey } from '../events/tuple-key.js';
+import { NumberTable } from './number-table.js';
 
 const FIN = 0x01;
 const RST = 0x04;
@@ -12,6 +13,8 @@ export class Flow {
   readonly journeys: Journey[] = [];
   /** the directed tuple keys the table indexes it by: each seen, and its reverse */
   readonly keys: string[] = [];
+  /** keyHash of each of keys */
+  readonly keyHashes: number[] = [];
   firstTs = Infinity;
   lastTs = 0;
   /** journeys carrying a FIN (the close needs one each way) */
@@ -58,9 +61,13 @@ export interface FlowCounters {
 }
 
 /** Live flows, by every tuple they were seen with. Bounded: the flow idle the longest is
- * reported early (as evicted) to make room. */
+ * reported early (as evicted) to make room. Keyed by the keys' hashes: a Map keyed by the
+ * key strings hashed each new one and compared it with the one it held, and grew and
+ * shrank its table as the flows came and went — a tenth of a replay's time. */
 export class FlowTable {
-  private readonly byKey = new Map<string, Flow>();
+  private readonly byHash = new NumberTable<Flow>();
+  /** keys whose hash another flow's key holds in byHash (never seen yet: 53 bits) */
+  private readonly collided = new Map<string, Flow>();
   readonly live = new Set<Flow>();
   private nextSeq = 1;
   readonly counters: FlowCounters = { flows: 0, flowsEvicted: 0 };
@@ -68,13 +75,16 @@ export class FlowTable {
   constructor(
     private readonly maxFlows: number,
     private readonly onEvict: (f: Flow) => void,
+    /** keyHash, or (tests) one that collides */
+    private readonly hash: (key: string) => number = keyHash,
   ) {}
 
   /** Join journey j to the flow of `key` (a directed tuple it was seen with). The table
    * holds both directions of every tuple, so the reverse is printed once per tuple, not
    * at every sighting. */
   link(j: Journey, key: string): void {
-    const known = this.byKey.get(key);
+    const hash = this.hash(key);
+    const known = this.find(key, hash);
     let flow = j.flow;
     if (!flow && known) {
       flow = known;
@@ -90,19 +100,40 @@ export class FlowTable {
     }
     if (!known) {
       const back = reverseKey(key);
-      this.byKey.set(key, flow);
-      this.byKey.set(back, flow);
+      const backHash = this.hash(back);
+      this.index(key, hash, flow);
+      this.index(back, backHash, flow);
       flow.keys.push(key, back);
+      flow.keyHashes.push(hash, backHash);
     }
     flow.touch(j);
+  }
+
+  /** the flow that has key: the one holding its hash, if that one has the key itself */
+  private find(key: string, hash: number): Flow | undefined {
+    const f = this.byHash.get(hash);
+    if (f && f.keys.includes(key)) return f;
+    return this.collided.size ? this.collided.get(key) : undefined;
+  }
+
+  /** a key no live flow has yet is flow's from now on */
+  private index(key: string, hash: number, flow: Flow): void {
+    const holder = this.byHash.get(hash);
+    if (!holder) this.byHash.set(hash, flow);
+    // holding the hash for another of its keys, flow is found by this one too (find)
+    else if (holder !== flow) this.collided.set(key, flow);
   }
 
   /** the older flow absorbs the younger */
   private merge(a: Flow, b: Flow): Flow {
     const [keep, gone] = a.firstTs < b.firstTs || (a.firstTs === b.firstTs && a.seq < b.seq) ? [a, b] : [b, a];
-    for (const k of gone.keys) {
-      this.byKey.set(k, keep);
-      keep.keys.push(k);
+    for (let k = 0; k < gone.keys.length; k++) {
+      const key = gone.keys[k];
+      const hash = gone.keyHashes[k];
+      if (this.byHash.get(hash) === gone) this.byHash.set(hash, keep);
+      if (this.collided.size && this.collided.get(key) === gone) this.collided.set(key, keep);
+      keep.keys.push(key);
+      keep.keyHashes.push(hash);
     }
     for (const j of gone.journeys) keep.add(j);
     for (const [k, j] of gone.firstByKey) keep.noteFirst(k, j);
@@ -115,7 +146,10 @@ export class FlowTable {
   /** take a finished flow out of the table */
   remove(f: Flow): void {
     this.live.delete(f);
-    for (const k of f.keys) if (this.byKey.get(k) === f) this.byKey.delete(k);
+    for (let k = 0; k < f.keys.length; k++) {
+      this.byHash.deleteIf(f.keyHashes[k], f);
+      if (this.collided.size && this.collided.get(f.keys[k]) === f) this.collided.delete(f.keys[k]);
+    }
   }
 
   private evictIdlest(): void {
