@@ -61,12 +61,13 @@ export class Correlator {
   private readonly flows: FlowTable;
   /** every form of a live packet's datagram (datagramHash), for clone detection */
   private readonly datagrams = new NumberTable<Journey>();
-  /** journeys whose free was seen, in arrival order: their datagrams leave the index once
-   * no clone of theirs can still come (retireDatagrams) */
-  private readonly freed: Journey[] = [];
-  /** each one's free time when queued, read without touching the journey */
-  private readonly freedAt: number[] = [];
-  private freedHead = 0;
+  /** the datagram hashes of freed journeys, with the journey and its free, in arrival
+   * order: each leaves the index once no clone can still come (retireDatagrams), read
+   * without touching the journey again (a cache miss per packet, long after its free) */
+  private readonly retiring: number[] = [];
+  private readonly retiringOf: Journey[] = [];
+  private readonly retiringAt: number[] = [];
+  private retireHead = 0;
   private readonly pending: Flow[] = [];
   /** frees that came before any other event of their skb, by table key */
   private readonly orphanFrees = new Map<number, RecordLog>();
@@ -149,9 +150,8 @@ export class Correlator {
       }
     }
     if (hook === Hook.CONSUME) this.mayRelease(j);
-    if ((hook === Hook.CONSUME || hook === Hook.DROP) && j.nDatagrams) {
-      this.freed.push(j);
-      this.freedAt.push(j.endTs!);
+    if (hook === Hook.CONSUME || hook === Hook.DROP) {
+      for (let k = 0; k < j.nDatagrams; k++) this.queueRetire(j.datagramKeys[k], j);
     }
     const proto = vo < 0 ? -1 : b.protoAt(vo);
     if (vo < 0 || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
@@ -176,10 +176,11 @@ export class Correlator {
     }
     this.noteDatagram(j, ts, b, i, clockNo, first);
     if (first && proto === 6) j.tcpFlags = b.tcpFlagsAt(vo);
-    this.flows.link(j, dkey);
+    const own = this.flows.link(j, dkey);
+    j.ownKey(own);
     if (first) {
       j.flow!.noteTcpFlags(j);
-      j.flow!.noteFirst(dkey, j);
+      j.flow!.noteFirst(own, j);
     }
   }
 
@@ -217,7 +218,17 @@ export class Correlator {
     if (!alive) {
       this.datagrams.set(dh, j);
       j.indexedUnder(dh);
+      // a late event (another CPU's batch) of a packet already freed
+      if (j.endTs !== undefined) this.queueRetire(dh, j);
     }
+  }
+
+  /** j, freed, is indexed under dh: when no clone can still come, dh goes (a journey's
+   * free time never moves: anything later than it is another journey) */
+  private queueRetire(dh: number, j: Journey): void {
+    this.retiring.push(dh);
+    this.retiringOf.push(j);
+    this.retiringAt.push(j.endTs!);
   }
 
   /** A freed packet's datagrams stop being candidates for clones CLONE_WINDOW_NS after its
@@ -225,22 +236,18 @@ export class Correlator {
    * they leave the index then rather than with their flow, which keeps it to the packets
    * in flight — small enough to stay in the cache. */
   private retireDatagrams(nowNs: number): void {
-    const q = this.freed;
-    const at = this.freedAt;
+    const at = this.retiringAt;
     const before = nowNs - CLONE_WINDOW_NS - this.o.reorderNs;
-    let h = this.freedHead;
-    for (; h < q.length && at[h] < before; h++) {
-      const j = q[h];
-      // a later free of the same skb (a drop, then the consume) moved its end on
-      if (j.endTs !== undefined && j.endTs >= before) break;
-      this.forgetDatagrams(j);
-    }
-    if (h >= 1024 && 2 * h >= q.length) {
-      q.splice(0, h);
+    let h = this.retireHead;
+    // a hash another journey took over since stays with that one (deleteIf)
+    for (; h < at.length && at[h] < before; h++) this.datagrams.deleteIf(this.retiring[h], this.retiringOf[h]);
+    if (h >= 1024 && 2 * h >= at.length) {
+      this.retiring.splice(0, h);
+      this.retiringOf.splice(0, h);
       at.splice(0, h);
       h = 0;
     }
-    this.freedHead = h;
+    this.retireHead = h;
   }
 
   private forgetDatagrams(j: Journey): void {

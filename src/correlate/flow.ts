@@ -68,6 +68,8 @@ export class FlowTable {
   private readonly byHash = new NumberTable<Flow>();
   /** keys whose hash another flow's key holds in byHash (never seen yet: 53 bits) */
   private readonly collided = new Map<string, Flow>();
+  /** the key find() last found, as its flow holds it */
+  private found = '';
   readonly live = new Set<Flow>();
   private nextSeq = 1;
   readonly counters: FlowCounters = { flows: 0, flowsEvicted: 0 };
@@ -81,10 +83,12 @@ export class FlowTable {
 
   /** Join journey j to the flow of `key` (a directed tuple it was seen with). The table
    * holds both directions of every tuple, so the reverse is printed once per tuple, not
-   * at every sighting. */
-  link(j: Journey, key: string): void {
+   * at every sighting. Returns the flow's own copy of key: journeys keep that one, and
+   * the copy each brought (one per packet and rewrite) dies young. */
+  link(j: Journey, key: string): string {
     const hash = this.hash(key);
     const known = this.find(key, hash);
+    const own = known ? this.found : key;
     let flow = j.flow;
     if (!flow && known) {
       flow = known;
@@ -107,13 +111,21 @@ export class FlowTable {
       flow.keyHashes.push(hash, backHash);
     }
     flow.touch(j);
+    return own;
   }
 
-  /** the flow that has key: the one holding its hash, if that one has the key itself */
+  /** the flow that has key (the one holding its hash, if that one has the key itself);
+   * `found` is then that flow's copy of it */
   private find(key: string, hash: number): Flow | undefined {
-    const f = this.byHash.get(hash);
-    if (f && f.keys.includes(key)) return f;
-    return this.collided.size ? this.collided.get(key) : undefined;
+    let f = this.byHash.get(hash);
+    let at = f ? f.keys.indexOf(key) : -1;
+    if (at < 0) {
+      f = this.collided.size ? this.collided.get(key) : undefined;
+      at = f ? f.keys.indexOf(key) : -1;
+    }
+    if (at < 0) return undefined;
+    this.found = f!.keys[at];
+    return f;
   }
 
   /** a key no live flow has yet is flow's from now on */

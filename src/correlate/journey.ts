@@ -70,17 +70,16 @@ export class Journey {
   /** each directed key seen along the way, with the time and arrival of its first sighting
    * (Infinity: seen only at an IPVS transmit, which places no key in time): a handful per
    * packet (one more per rewrite), so small arrays searched in order. They start with room
-   * for KEY_ROOM (an empty array's first push makes room for 17, and a replay keeps
+   * for KEY_ROOM keys (an empty array's first push makes room for 17, and a replay keeps
    * thousands of journeys alive at once); nKeys of them are used. */
   private readonly keys: string[] = new Array<string>(KEY_ROOM);
-  private readonly keyTs: number[] = new Array<number>(KEY_ROOM);
-  private readonly keySeq: number[] = new Array<number>(KEY_ROOM);
+  /** the time and arrival of key k's first sighting: keyAt[2k], keyAt[2k + 1] */
+  private readonly keyAt: number[] = new Array<number>(2 * KEY_ROOM);
   private nKeys = 0;
   private arrivals = 0;
   /** orderedKeys(), until a sighting changes */
   private keyOrder: string[] | undefined;
   private sorted = true;
-  private lastAddedTs = -Infinity;
   /** records(), until a record is added */
   private inOrder: RecordList | undefined;
   /** its records were let go of (a later packet of a flow whose first is known) */
@@ -106,7 +105,10 @@ export class Journey {
    * ts, hook and vo (b.viewOff(i)) are read once by the caller. */
   add(b: EventBatch, i: number, maxEvents: number, ts: number, hook: number, vo: number): void {
     if (ts < this.firstTs) this.firstTs = ts;
-    if (ts > this.lastTs) this.lastTs = ts;
+    // records are kept in arrival order (until the event limit): out of order if earlier
+    // than any before
+    if (ts < this.lastTs) this.sorted = false;
+    else this.lastTs = ts;
     if (hook === Hook.CONSUME || hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ts);
     if (hook === Hook.DROP) this.sawDrop = true;
     if (!this.sawTunnel && b.encapsulated(i)) this.sawTunnel = true;
@@ -128,8 +130,6 @@ export class Journey {
       this.truncated++;
       return;
     }
-    if (ts < this.lastAddedTs) this.sorted = false;
-    this.lastAddedTs = ts;
     if (this.released) return;
     if (this.log) this.log.append(b, i);
     else this.refs.append(b, i);
@@ -184,9 +184,9 @@ export class Journey {
   firstKey(): string | undefined {
     let best = -1;
     for (let k = 0; k < this.nKeys; k++) {
-      const t = this.keyTs[k];
+      const t = this.keyAt[2 * k];
       if (t === Infinity) continue;
-      if (best < 0 || t < this.keyTs[best] || (t === this.keyTs[best] && this.keySeq[k] < this.keySeq[best])) best = k;
+      if (best < 0 || t < this.keyAt[2 * best] || (t === this.keyAt[2 * best] && this.keyAt[2 * k + 1] < this.keyAt[2 * best + 1])) best = k;
     }
     return best < 0 ? undefined : this.keys[best];
   }
@@ -200,14 +200,14 @@ export class Journey {
     if (k < 0) {
       const n = this.nKeys++;
       this.keys[n] = key;
-      this.keyTs[n] = at;
-      this.keySeq[n] = this.arrivals++;
+      this.keyAt[2 * n] = at;
+      this.keyAt[2 * n + 1] = this.arrivals++;
       this.keyOrder = undefined;
       return true;
     }
-    if (at < this.keyTs[k]) {
-      this.keyTs[k] = at;
-      this.keySeq[k] = this.arrivals++;
+    if (at < this.keyAt[2 * k]) {
+      this.keyAt[2 * k] = at;
+      this.keyAt[2 * k + 1] = this.arrivals++;
       this.keyOrder = undefined;
     }
     return false;
@@ -218,9 +218,17 @@ export class Journey {
   sawLastKeyAgain(ts: number): void {
     const k = this.nKeys - 1;
     if (k >= 0 && this.keys[k] === this.lastKey) {
-      if (ts >= this.keyTs[k]) return;
+      if (ts >= this.keyAt[2 * k]) return;
     }
     this.sawKey(this.lastKey, ts, true);
+  }
+
+  /** the key sawKey just added, as its flow holds it: kept instead of the copy the event
+   * brought */
+  ownKey(own: string): void {
+    const k = this.nKeys - 1;
+    if (this.keys[k] === own) this.keys[k] = own;
+    if (this.lastKey === own) this.lastKey = own;
   }
 
   /** how many directed keys it was seen with */
@@ -234,10 +242,14 @@ export class Journey {
       // a handful of keys: an insertion sort by (time, arrival), without Array.sort's work
       const idx: number[] = [];
       for (let k = 0; k < this.nKeys; k++) {
-        const t = this.keyTs[k];
+        const t = this.keyAt[2 * k];
         if (t === Infinity) continue;
         let at = idx.length;
-        while (at > 0 && (this.keyTs[idx[at - 1]] > t || (this.keyTs[idx[at - 1]] === t && this.keySeq[idx[at - 1]] > this.keySeq[k]))) at--;
+        while (at > 0) {
+          const p = idx[at - 1];
+          if (this.keyAt[2 * p] < t || (this.keyAt[2 * p] === t && this.keyAt[2 * p + 1] <= this.keyAt[2 * k + 1])) break;
+          at--;
+        }
         idx.splice(at, 0, k);
       }
       const out: string[] = new Array(idx.length);
