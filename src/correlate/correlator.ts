@@ -291,7 +291,7 @@ export class Correlator {
   /** a flow's journeys in time order, each given its direction; the forward tuples */
   private direct(f: Flow): { journeys: Journey[]; tuples: string[] } {
     const journeys = timeOrder(f.journeys);
-    return { journeys, tuples: assignDirections(journeys) };
+    return { journeys, tuples: assignDirections(journeys, (k) => f.reverseOf(k)) };
   }
 
   /** whether a FIN went each way; kept for the record when it did (it is reported now) */

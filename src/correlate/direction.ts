@@ -14,20 +14,21 @@ export function timeOrder(journeys: Journey[]): Journey[] {
   return [...journeys].sort((a, b) => a.firstTs - b.firstTs || a.skb - b.skb || (a.clock < b.clock ? -1 : 1));
 }
 
-/** Sets j.dir on every journey; returns the forward tuples in the order they were learnt. */
-export function assignDirections(ordered: Journey[]): string[] {
+/** Sets j.dir on every journey; returns the forward tuples in the order they were learnt.
+ * `reverse`: reverseKey, or what the flow already knows of it. */
+export function assignDirections(ordered: Journey[], reverse: (k: string) => string = reverseKey): string[] {
   const forward = new Set<string>();
   for (const j of ordered) {
     const keys = j.orderedKeys();
     let dir: Journey['dir'];
     for (const k of keys) {
       if (forward.has(k)) dir = 'forward';
-      else if (forward.has(reverseKey(k))) dir = 'reply';
+      else if (forward.has(reverse(k))) dir = 'reply';
       if (dir) break;
     }
     dir ??= forward.size === 0 && (j.tcpFlags & (SYN | ACK)) === (SYN | ACK) ? 'reply' : 'forward';
     j.dir = dir;
-    for (const k of keys) forward.add(dir === 'forward' ? k : reverseKey(k));
+    for (const k of keys) forward.add(dir === 'forward' ? k : reverse(k));
   }
   return [...forward];
 }

@@ -42,6 +42,13 @@ export class Flow {
     if (j.lastTs > this.lastTs) this.lastTs = j.lastTs;
   }
 
+  /** the reverse of a key (its partner in keys, which holds both directions of every
+   * tuple seen: nothing to print again) */
+  reverseOf(k: string): string {
+    const at = this.keys.indexOf(k);
+    return at >= 0 ? this.keys[at ^ 1] : reverseKey(k);
+  }
+
   /** j started with directed key k */
   noteFirst(k: string, j: Journey): void {
     const known = this.firstByKey.get(k);

@@ -240,20 +240,21 @@ export class Journey {
   orderedKeys(): string[] {
     if (!this.keyOrder) {
       // a handful of keys: an insertion sort by (time, arrival), without Array.sort's work
-      const idx: number[] = [];
+      const out: string[] = [];
+      const outAt: number[] = [];
       for (let k = 0; k < this.nKeys; k++) {
         const t = this.keyAt[2 * k];
         if (t === Infinity) continue;
-        let at = idx.length;
-        while (at > 0) {
-          const p = idx[at - 1];
+        let at = out.length;
+        for (; at > 0; at--) {
+          const p = outAt[at - 1];
           if (this.keyAt[2 * p] < t || (this.keyAt[2 * p] === t && this.keyAt[2 * p + 1] <= this.keyAt[2 * k + 1])) break;
-          at--;
+          out[at] = out[at - 1];
+          outAt[at] = p;
         }
-        idx.splice(at, 0, k);
+        out[at] = this.keys[k];
+        outAt[at] = k;
       }
-      const out: string[] = new Array(idx.length);
-      for (let n = 0; n < idx.length; n++) out[n] = this.keys[idx[n]];
       this.keyOrder = out;
     }
     return this.keyOrder;
@@ -262,7 +263,7 @@ export class Journey {
   /** its kept records in time order (stable: equal timestamps keep their arrival order) */
   records(): RecordList {
     if (!this.inOrder) {
-      const list = new RecordList();
+      const list = new RecordList(this.kept());
       this.someRecord((b, i) => {
         list.push(b, i);
         return false;

@@ -11,17 +11,19 @@ export function endpointText(addr: string, family: 4 | 6, port: number, l4: bool
 const v4Text = new Map<number, string>();
 const V4_CACHE_MAX = 65536;
 
-export function formatAddr(b: Uint8Array, o: number, family: 4 | 6): string {
-  if (family === 4) {
-    const key = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-    let text = v4Text.get(key);
-    if (text === undefined) {
-      if (v4Text.size >= V4_CACHE_MAX) v4Text.clear();
-      text = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-      v4Text.set(key, text);
-    }
-    return text;
+/** an IPv4 address given as a 32-bit number (network order, most significant byte first) */
+export function formatV4(addr: number): string {
+  let text = v4Text.get(addr);
+  if (text === undefined) {
+    if (v4Text.size >= V4_CACHE_MAX) v4Text.clear();
+    text = `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
+    v4Text.set(addr, text);
   }
+  return text;
+}
+
+export function formatAddr(b: Uint8Array, o: number, family: 4 | 6): string {
+  if (family === 4) return formatV4(((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0);
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
   // RFC 5952: the longest run of two or more zero words becomes "::"

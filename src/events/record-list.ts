@@ -5,22 +5,25 @@
 import type { EventBatch } from './decode.js';
 
 export class RecordList {
-  readonly batches: EventBatch[] = [];
-  readonly index: number[] = [];
+  readonly batches: EventBatch[];
+  readonly index: number[];
+  length = 0;
 
-  get length(): number {
-    return this.index.length;
+  /** room for `size` records (a journey knows how many it has: no array grows) */
+  constructor(size: number) {
+    this.batches = new Array<EventBatch>(size);
+    this.index = new Array<number>(size);
   }
 
   push(b: EventBatch, i: number): void {
-    this.batches.push(b);
-    this.index.push(i);
+    this.batches[this.length] = b;
+    this.index[this.length++] = i;
   }
 
   /** Puts the records in time order; equal timestamps keep their order (as a stable sort
    * of the decoded events did). */
   sortByTime(): void {
-    const n = this.index.length;
+    const n = this.length;
     const ts = new Array<number>(n);
     const pos = new Array<number>(n);
     for (let k = 0; k < n; k++) {
@@ -28,8 +31,8 @@ export class RecordList {
       pos[k] = k;
     }
     pos.sort((x, y) => ts[x] - ts[y] || x - y);
-    const b = this.batches.slice();
-    const i = this.index.slice();
+    const b = this.batches.slice(0, n);
+    const i = this.index.slice(0, n);
     for (let k = 0; k < n; k++) {
       this.batches[k] = b[pos[k]];
       this.index[k] = i[pos[k]];

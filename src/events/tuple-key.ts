@@ -2,7 +2,7 @@
 // text a flow record shows (`tcp 10.0.0.1:5000 > 10.0.0.2:80`).
 // Keys are flat strings of 16-bit codes, so the correlator hashes and compares them
 // without printing an address per packet; printing happens once, for a flow record.
-import { endpointText, formatAddr } from './addr.js';
+import { endpointText, formatAddr, formatV4 } from './addr.js';
 import { VIEW_L4, VIEW_V6 } from './decode.js';
 import { protoName } from './proto.js';
 
@@ -42,6 +42,7 @@ export function keyHash(k: string): number {
 }
 
 function addrText(k: string, at: number, n: number): string {
+  if (n === 2) return formatV4(((k.charCodeAt(at) << 16) | k.charCodeAt(at + 1)) >>> 0);
   const b = new Uint8Array(2 * n);
   for (let i = 0; i < n; i++) {
     const c = k.charCodeAt(at + i);
