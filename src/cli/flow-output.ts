@@ -23,6 +23,18 @@ export interface FlowOutputOptions {
   /** standard output went away (`| head` closed the pipe, the disk filled up): nothing
    * more is printed, and the run may stop */
   onBroken?: () => void;
+  /** a replay: a pipe's writes block while the reader lags, and fail at once when it is
+   * gone (see blockOnFullPipe) */
+  blocking?: boolean;
+}
+
+/** Node makes a stdout pipe non-blocking: a write the reader cannot take yet is queued in
+ * memory, and a write to a closed pipe fails only once the loop runs again. A replay's
+ * loop never yields, so it queued its whole output behind a slow reader and read a whole
+ * capture for `| head`. Blocking, it goes at the reader's pace and stops when it leaves. */
+function blockOnFullPipe(): void {
+  const handle = (process.stdout as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
+  handle?.setBlocking?.(true);
 }
 
 /** text held back before a write: flows come one at a time, and a write each would be a
@@ -39,11 +51,19 @@ export class FlowOutput {
   /** the stdout error listener is in place (from the first write) */
   private listening = false;
   private broken = false;
+  /** what the run should exit with: 74 when standard output failed (not a closed pipe) */
+  exitCode: number | undefined;
 
   constructor(private readonly o: FlowOutputOptions) {}
 
   get full(): boolean {
     return this.o.count !== undefined && this.printed >= this.o.count;
+  }
+
+  /** nothing more will be printed: --count was reached, or standard output went away (a
+   * replay stops reading then) */
+  get done(): boolean {
+    return this.full || this.broken;
   }
 
   write(flows: FlowRecord[]): void {
@@ -75,8 +95,13 @@ export class FlowOutput {
     if (!this.listening) {
       process.stdout.on('error', this.onError);
       this.listening = true;
+      if (this.o.blocking) blockOnFullPipe();
     }
     process.stdout.write(text);
+    // a failed write is reported only after the running loop yields (a replay reads on
+    // synchronously): seen here, it stops the run now
+    const err = process.stdout.errored as NodeJS.ErrnoException | null;
+    if (err) this.onError(err);
   }
 
   /** A write failed (it says so later, on its own): `| head` closing the pipe is how a
@@ -86,7 +111,7 @@ export class FlowOutput {
     this.broken = true;
     if (err.code !== 'EPIPE') {
       process.stderr.write(`mesh-trace: the flows could not be written to standard output (${err.code ?? err.message}); check where it goes (a full disk, a closed terminal).\n`);
-      process.exitCode = ExitCode.IO_ERR;
+      this.exitCode = process.exitCode = ExitCode.IO_ERR;
     }
     this.close(true);
     this.o.onBroken?.();

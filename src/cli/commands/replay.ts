@@ -79,10 +79,9 @@ Examples:
         if (kinds.includes('capture')) {
           if (files.length > 1) throw new MeshTraceError('USAGE', 'Replay one mesh-trace capture at a time.', { hint: 'Several files can be given for pcaps only.' });
           if (opts.topology || opts.map.length) throw new MeshTraceError('USAGE', '--topology and --map are for pcap files; a mesh-trace capture carries its own topology.');
-          replayRecording(files[0], common, wantsTopology);
-        } else {
-          replayPcaps(files, common, opts);
+          return replayRecording(files[0], common, wantsTopology);
         }
+        return replayPcaps(files, common, opts);
       }),
     );
 }
@@ -99,7 +98,8 @@ export interface Common {
   onBatch?: (b: EventBatch) => void;
 }
 
-export function replayRecording(file: string, o: Common, wantsTopology: boolean): void {
+/** returns the exit code standard output failing calls for, if it did */
+export function replayRecording(file: string, o: Common, wantsTopology: boolean): number | undefined {
   const reader = new CaptureReader(file);
   try {
     const h = reader.header;
@@ -111,12 +111,13 @@ export function replayRecording(file: string, o: Common, wantsTopology: boolean)
     const tail = `${c ? '' : ' (the recording holds no loss counters)'}; recorded on ${h.host} (${h.kernel}) by mesh-trace ${h.toolVersion}`;
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), c, tail));
     if (r.damage) throw r.damage;
-    if (!r.end && !output.full) {
+    if (!r.end && !output.done) {
       process.stderr.write(`mesh-trace: ${file} has no end frame: the recording was cut short (killed or crashed); everything it holds was replayed.\n`);
     }
     if (!pipeline.hasTopology() && wantsTopology) {
       throw new MeshTraceError('BAD_INPUT', `${file} holds no topology, so --container, --service and --netns cannot be resolved.`);
     }
+    return output.exitCode;
   } finally {
     reader.close();
   }
@@ -133,13 +134,14 @@ function replayRun(o: Common, size: number, wall: (ns: number) => number, names:
     style: style(useColor()),
     clock: wall,
     beforeWrite: () => progress.done(),
+    blocking: true,
     ...(sink ? { print: false, sink: (f: FlowRecord) => sink(f, wall) } : {}),
   });
   const pipeline = new FlowPipeline({ flows: o.flows, events: new ReplayFilter(o.spec), flowTimeoutNs: o.flowTimeoutNs, wallClock: (_c, ns) => wall(ns), ...names, onFlows: (f) => output.write(f), onSettled: () => output.flush() });
   return {
     pipeline,
     output,
-    run: { stop: () => output.full, progress: (p: number, e: number) => progress.update(p, e) },
+    run: { stop: () => output.done, progress: (p: number, e: number) => progress.update(p, e) },
     done: () => {
       progress.done();
       output.close();
@@ -157,7 +159,7 @@ function parseMap(entries: string[]): Record<string, string> {
   return out;
 }
 
-export function replayPcaps(files: string[], o: Common, opts: { topology?: string; map: string[] }): void {
+export function replayPcaps(files: string[], o: Common, opts: { topology?: string; map: string[] }): number | undefined {
   const topology = opts.topology ? loadTopology(opts.topology) : undefined;
   if (!topology && (o.flows.container || o.flows.service || o.flows.netns?.length)) {
     throw new MeshTraceError('USAGE', 'pcap files carry no topology, so --container, --service and --netns need --topology FILE.');
@@ -172,6 +174,7 @@ export function replayPcaps(files: string[], o: Common, opts: { topology?: strin
     const skipped = imp.skipped ? `; ${imp.skipped} packets without IP headers (ARP, …) left out` : '';
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), undefined, `; ${imp.packets} packets in ${files.length} file${files.length === 1 ? '' : 's'}${skipped}`));
     if (r.damage) throw r.damage;
+    return output.exitCode;
   } finally {
     imp.close();
   }
