@@ -36,6 +36,27 @@ function hookLabel(hook: number, aux: number): string {
   return hookName[hook] ?? `hook-${hook}`;
 }
 
+/** Hook lists are shared by every hop that shows the same one (read, never changed:
+ * frozen): most hops of most paths show one of a handful, and a list of its own per hop
+ * was most of what building a path allocated. */
+const hookLists = new Map<string, readonly string[]>();
+const extendedLists = new WeakMap<readonly string[], Map<string, readonly string[]>>();
+
+function hooksOf(label: string): string[] {
+  let list = hookLists.get(label);
+  if (!list) hookLists.set(label, (list = Object.freeze([label])));
+  return list as string[];
+}
+
+/** the shared list of `list` and then label */
+function withHook(list: string[], label: string): string[] {
+  let next = extendedLists.get(list);
+  if (!next) extendedLists.set(list, (next = new Map()));
+  let out = next.get(label);
+  if (!out) next.set(label, (out = Object.freeze([...list, label])));
+  return out as string[];
+}
+
 function nfStage(aux: number): 'before' | 'after' {
   return (aux >>> 16) & 0xff ? 'after' : 'before';
 }
@@ -72,8 +93,9 @@ function sameEnd(a: PacketHeaders, b: PacketHeaders, end: 'src' | 'dst'): boolea
 }
 
 const NO_CHANGES: RawChange[] = [];
-/** an event's changes, when it made none (never added to: a hop gets a list of its own) */
-const NO_HOP_CHANGES: Change[] = [];
+/** the changes of a record, or a hop, that made none: shared, so frozen (a hop that later
+ * makes some gets a list of its own) */
+const NO_HOP_CHANGES = Object.freeze([]) as unknown as Change[];
 
 function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, curMark: number): RawChange[] {
   if (
@@ -207,8 +229,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
         end = 'delivered';
         break;
       }
-      const at = netns ? newHop(namer, netns, ifindex, 'drop', ['drop'], tNs) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', ['drop'], tNs);
-      at.changes = [];
+      const at = netns ? newHop(namer, netns, ifindex, 'drop', hooksOf('drop'), tNs) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', hooksOf('drop'), tNs);
       at.drop_reason = reason;
       append(hops, at);
       end = 'dropped';
@@ -239,7 +260,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       if (prev && sameNetns) changes = [...changes, ...named(rawChanges(prev, view, prevMark, mark), netns, dir, namer)];
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
       changes = [...changes, { kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule }];
-      const lb = newHop(namer, netns, ifindex, 'lb', [hookLabel(hook, 0)], tNs);
+      const lb = newHop(namer, netns, ifindex, 'lb', hooksOf(hookLabel(hook, 0)), tNs);
       lb.headers = show(view, mark);
       lb.changes = changes;
       cur = append(hops, lb);
@@ -274,7 +295,8 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       const ab = recs.batches[after];
       const ai = recs.index[after];
       changes = [...changes, ...named(natChanges, netns, dir, namer)];
-      const hooks = after === k ? [hookLabel(hook, b.aux(i))] : [hookLabel(hook, b.aux(i)), hookLabel(Hook.NF, ab.aux(ai))];
+      const first = hooksOf(hookLabel(hook, b.aux(i)));
+      const hooks = after === k ? first : withHook(first, hookLabel(Hook.NF, ab.aux(ai)));
       const isLb = changes.some((c) => c.kind === 'IPVS');
       const nat = newHop(namer, netns, ifindex, isLb ? 'lb' : 'nat', hooks, tNs);
       nat.headers = show(afterView, ab.mark(ai));
@@ -299,19 +321,22 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
     const d = direction(hook, b.dir(i));
     if (cur && curNetns === netns && curIfindex === ifindex) {
       const label = hookLabel(hook, b.aux(i));
-      if (!cur.hooks.includes(label)) cur.hooks.push(label);
+      if (!cur.hooks.includes(label)) cur.hooks = withHook(cur.hooks, label);
       if (cur.what !== d && d !== 'seen' && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
-      if (changes.length) cur.changes.push(...changes);
+      if (changes.length) {
+        if (cur.changes === NO_HOP_CHANGES) cur.changes = changes;
+        else cur.changes.push(...changes);
+      }
       if (view && !cur.headers) cur.headers = show(view, mark);
     } else {
-      const h = newHop(namer, netns, ifindex, d, [hookLabel(hook, b.aux(i))], tNs);
+      const h = newHop(namer, netns, ifindex, d, hooksOf(hookLabel(hook, b.aux(i))), tNs);
       if (view) h.headers = show(view, mark);
       if (vni >= 0) {
         const outer = b.outer(i);
         if (outer) h.vxlan = { vni, src: srcText(outer), dst: dstText(outer) };
       }
-      // its own list: later records at this device add to it
-      h.changes = changes === NO_HOP_CHANGES ? [] : changes;
+      // this record's list (made for it), or none yet: later records at this device add to it
+      h.changes = changes;
       cur = append(hops, h);
       curNetns = netns;
       curIfindex = ifindex;
