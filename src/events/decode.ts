@@ -370,8 +370,9 @@ export class EventBatch {
   }
   /** at an IPVS NAT transmit: the virtual service, the real server it chose and the fwmark */
   ipvs(i: number): PacketEvent['ipvs'] {
+    if (this.hook(i) !== Hook.IPVS_NAT_XMIT) return undefined;
     const outer = this.outer(i);
-    if (this.hook(i) !== Hook.IPVS_NAT_XMIT || !outer) return undefined;
+    if (!outer) return undefined;
     const conn = this.headers(i * RECORD_SIZE + Off.inner, outer.family, true);
     const real = { ...conn, saddr: outer.saddr, sport: outer.sport };
     const virtual = { ...conn, daddr: conn.saddr, dport: conn.sport, saddr: outer.saddr, sport: outer.sport };

@@ -1,7 +1,7 @@
 // A journey's records in time order, wherever they sit (its own log, or the batches they
 // came in): what hops are built from. Record k is index[k] of batches[k], read through the
-// batch's accessors; nothing is decoded up front, since most records of a path only add a
-// hook name to a hop and only a rewrite brings headers worth printing.
+// batch's accessors: no record becomes an object, since most of a path's records only add
+// a hook name to a hop, and its headers change only at a rewrite.
 import type { EventBatch } from './decode.js';
 
 export class RecordList {
@@ -20,8 +20,7 @@ export class RecordList {
     this.index[this.length++] = i;
   }
 
-  /** Puts the records in time order; equal timestamps keep their order (as a stable sort
-   * of the decoded events did). */
+  /** Puts the records in time order; equal timestamps keep their arrival order. */
   sortByTime(): void {
     const n = this.length;
     const ts = new Array<number>(n);
