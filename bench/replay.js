@@ -61,7 +61,7 @@ async function replayOne(flows, packets) {
       let n = 0;
       for (const it of r.items()) {
         if (it.kind !== 'batch') continue;
-        const b = new EventBatch(it.batch.records, it.batch.count);
+        const b = it.events;
         for (let i = 0; i < b.length; i++) n += b.len(i);
       }
       r.close();

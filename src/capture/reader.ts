@@ -5,7 +5,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { MeshTraceError } from '../errors.js';
-import { EVENT_VERSION, Off, READABLE_EVENT_VERSIONS, RECORD_SIZE } from '../events/layout.js';
+import { EventBatch } from '../events/decode.js';
+import { EVENT_VERSION, READABLE_EVENT_VERSIONS, RECORD_SIZE } from '../events/layout.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { checksum, FORMAT_VERSION, FRAME_HEADER_SIZE, isCapture, MAGIC, MAX_FRAME_SIZE } from './format.js';
@@ -13,20 +14,13 @@ import { decodeFrame, type BatchMsg, type CountersMsg, type EndMsg, type HeaderM
 
 export type CaptureItem =
   | { kind: 'topology'; offset: number; snapshot: TopologySnapshot; monotonicNs: number }
-  | { kind: 'batch'; offset: number; batch: BatchMsg }
+  /** events: the batch's records, checked against its payload, to read */
+  | { kind: 'batch'; offset: number; batch: BatchMsg; events: EventBatch }
   | { kind: 'tick'; offset: number; tick: TickMsg }
   | { kind: 'counters'; offset: number; counters: CountersMsg }
   | { kind: 'end'; offset: number; end: EndMsg };
 
 const CHUNK = 4 << 20;
-
-/** the sum of the records' caplen (offset 52; 0 in event version 1, where it was padding) */
-function payloadLength(records: Uint8Array, count: number): number {
-  const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  let n = 0;
-  for (let i = 0; i < count; i++) n += dv.getUint32(i * RECORD_SIZE + Off.caplen, true);
-  return n;
-}
 
 export function captureError(path: string, offset: number, what: string, hint?: string): MeshTraceError {
   return new MeshTraceError('BAD_INPUT', `${path} is damaged at byte ${offset}: ${what}.`, {
@@ -107,10 +101,11 @@ export class CaptureReader {
     if ('batch' in f && f.batch) {
       const b = f.batch;
       if (b.records.byteLength !== b.count * this.header.recordSize) throw captureError(this.path, offset, `a batch of ${b.count} records holds ${b.records.byteLength} bytes instead of ${b.count * this.header.recordSize}`);
-      const want = payloadLength(b.records, b.count);
+      const events = new EventBatch(b.records, b.count, b.payload);
+      const want = events.payloadLength();
       const have = b.payload?.byteLength ?? 0;
       if (have !== want) throw captureError(this.path, offset, `a batch whose records announce ${want} bytes of packet payload holds ${have}`);
-      return { kind: 'batch', offset, batch: b };
+      return { kind: 'batch', offset, batch: b, events };
     }
     if ('tick' in f && f.tick) return { kind: 'tick', offset, tick: f.tick };
     if ('topology' in f && f.topology) return { kind: 'topology', offset, ...this.topology(f.topology, offset) };

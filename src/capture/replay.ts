@@ -2,7 +2,7 @@
 // live run that wrote it (topology, batch, tick), then finish(). Stops early when asked
 // (--count reached); damage past the frames already read is returned, not thrown, so the
 // flows before it still come out.
-import { EventBatch } from '../events/decode.js';
+import type { EventBatch } from '../events/decode.js';
 import type { FlowPipeline } from '../correlate/pipeline.js';
 import type { CountersMsg, EndMsg } from './schema.js';
 import type { CaptureReader } from './reader.js';
@@ -30,7 +30,7 @@ export function replayCapture(
           pipeline.topology(it.snapshot);
           break;
         case 'batch': {
-          const b = new EventBatch(it.batch.records, it.batch.count, it.batch.payload);
+          const b = it.events;
           out.events += b.length;
           opts.onBatch?.(b);
           pipeline.batch(b, it.batch.clock || 'local');

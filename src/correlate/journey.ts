@@ -180,13 +180,19 @@ export class Journey {
     return false;
   }
 
+  /** whether key p was first sighted before key q (in time, then arrival) */
+  private sightedBefore(p: number, q: number): boolean {
+    const tp = this.keyAt[2 * p];
+    const tq = this.keyAt[2 * q];
+    return tp < tq || (tp === tq && this.keyAt[2 * p + 1] < this.keyAt[2 * q + 1]);
+  }
+
   /** the first directed key in time order */
   firstKey(): string | undefined {
     let best = -1;
     for (let k = 0; k < this.nKeys; k++) {
-      const t = this.keyAt[2 * k];
-      if (t === Infinity) continue;
-      if (best < 0 || t < this.keyAt[2 * best] || (t === this.keyAt[2 * best] && this.keyAt[2 * k + 1] < this.keyAt[2 * best + 1])) best = k;
+      if (this.keyAt[2 * k] === Infinity) continue;
+      if (best < 0 || this.sightedBefore(k, best)) best = k;
     }
     return best < 0 ? undefined : this.keys[best];
   }
@@ -243,14 +249,11 @@ export class Journey {
       const out: string[] = [];
       const outAt: number[] = [];
       for (let k = 0; k < this.nKeys; k++) {
-        const t = this.keyAt[2 * k];
-        if (t === Infinity) continue;
+        if (this.keyAt[2 * k] === Infinity) continue;
         let at = out.length;
-        for (; at > 0; at--) {
-          const p = outAt[at - 1];
-          if (this.keyAt[2 * p] < t || (this.keyAt[2 * p] === t && this.keyAt[2 * p + 1] <= this.keyAt[2 * k + 1])) break;
+        for (; at > 0 && this.sightedBefore(k, outAt[at - 1]); at--) {
           out[at] = out[at - 1];
-          outAt[at] = p;
+          outAt[at] = outAt[at - 1];
         }
         out[at] = this.keys[k];
         outAt[at] = k;

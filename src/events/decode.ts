@@ -6,6 +6,7 @@
 import { EventType, Flag, HdrOff, Off, READABLE_EVENT_VERSIONS, RECORD_SIZE } from './layout.js';
 import { dirName, Hook, hookName } from './hooks.js';
 import { formatAddr } from './addr.js';
+import { hash53, mixA, mixB } from './hash.js';
 
 /** struct mt_headers: the bytes two records' headers are compared by */
 const HEADER_SIZE = Off.inner - Off.outer;
@@ -67,23 +68,6 @@ export type Tuple = Uint32Array;
 export const TUPLE_WORDS = 10;
 export function newTuple(): Tuple {
   return new Uint32Array(TUPLE_WORDS);
-}
-
-/** datagramHash's two 32-bit lanes, each word mixed in (murmur3's steps). Pure functions
- * of int32s: lanes kept in module variables would be boxed at every store. */
-function mixA(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-  h ^= k;
-  return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
-}
-function mixB(h: number, w: number): number {
-  return (Math.imul(h ^ w ^ (h >>> 15), 0x2c1b3c6d) + 0x297a2d39) | 0;
-}
-function fmix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export class EventBatch {
@@ -323,8 +307,7 @@ export class EventBatch {
       a = mixA(a, w);
       c = mixB(c, w);
     }
-    // 53 bits: lane A whole, the top 21 of lane B
-    return fmix(a) * 2097152 + (fmix(c ^ a) >>> 11);
+    return hash53(a, c);
   }
 
   /** whether record i and record j of `other` carry the same datagram (datagramHash's

@@ -5,6 +5,7 @@
 import { endpointText, formatAddr, formatV4 } from './addr.js';
 import { VIEW_L4, VIEW_V6 } from './decode.js';
 import { protoName } from './proto.js';
+import { hash53, mixA, mixB } from './hash.js';
 
 function words(k: string): number {
   return k.charCodeAt(0) & VIEW_V6 ? 8 : 2;
@@ -23,22 +24,16 @@ export function reverseKey(k: string): string {
 }
 
 /** A key as a 53-bit number, for tables keyed by numbers (equal keys, equal hashes; a
- * match is confirmed against the key itself): two 32-bit lanes over its 16-bit codes. */
+ * match is confirmed against the key itself): hash.ts's lanes over its 16-bit codes. */
 export function keyHash(k: string): number {
   let a = 0x2545f491;
   let c = 0x9e3779b9;
   for (let i = 0; i < k.length; i++) {
     const w = k.charCodeAt(i);
-    a = Math.imul(a ^ w, 0xcc9e2d51);
-    a = Math.imul((a << 15) | (a >>> 17), 0x1b873593);
-    c = Math.imul(c ^ w ^ (c >>> 15), 0x2c1b3c6d) + 0x297a2d39;
+    a = mixA(a, w);
+    c = mixB(c, w);
   }
-  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
-  a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
-  a ^= a >>> 16;
-  c = Math.imul(c ^ a ^ (c >>> 16), 0x85ebca6b);
-  c ^= c >>> 13;
-  return (a >>> 0) * 2097152 + ((c >>> 0) >>> 11);
+  return hash53(a, c);
 }
 
 function addrText(k: string, at: number, n: number): string {
