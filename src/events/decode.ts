@@ -72,8 +72,7 @@ export function newTuple(): Tuple {
 
 export class EventBatch {
   readonly length: number;
-  /** records whose type or version this build does not know (skipped, counted) */
-  readonly unknown: number = 0;
+  private unknownCount = -1;
   private readonly dv: DataView;
   private readonly bytes: Uint8Array;
   /** --snaplen bytes of every record, in record order (empty when none were captured) */
@@ -92,12 +91,17 @@ export class EventBatch {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const whole = Math.floor(buf.byteLength / RECORD_SIZE);
     this.length = count === undefined ? whole : Math.min(count, whole);
-    let unknown = 0;
-    for (let i = 0; i < this.length; i++) {
-      const o = i * RECORD_SIZE;
-      if (buf[o + Off.type] !== EventType.PACKET || !readableVersion[buf[o + Off.version]]) unknown++;
+  }
+
+  /** records whose type or version this build does not know (skipped, counted): counted
+   * when asked, since a replay never asks (its recording carries the live run's count) */
+  get unknown(): number {
+    if (this.unknownCount < 0) {
+      let n = 0;
+      for (let i = 0; i < this.length; i++) if (!this.valid(i)) n++;
+      this.unknownCount = n;
     }
-    this.unknown = unknown;
+    return this.unknownCount;
   }
 
   valid(i: number): boolean {
