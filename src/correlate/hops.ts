@@ -16,7 +16,9 @@ import { dstText, srcText } from './tuple.js';
 /** frees that are the end of a normal life, not a loss: a socket purging what nobody read */
 const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
 
-const INGRESS_HOOKS = new Set<number>([Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_HANDLE, Hook.VXLAN_RCV]);
+/** by hook number: 1 where a packet comes in (a table: every record of a path asks) */
+const INGRESS = new Uint8Array(256);
+for (const h of [Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_HANDLE, Hook.VXLAN_RCV]) INGRESS[h] = 1;
 
 /** netfilter hook labels by hook number and stage (aux bits), printed once */
 const nfLabels = new Map<number, string>();
@@ -65,7 +67,7 @@ function direction(hook: number, dir: number): 'in' | 'out' | 'seen' {
   if (hook === Hook.NF) return dir === Dir.INGRESS ? 'in' : 'out';
   // a pcap without direction (tcpdump on one device) only says the packet was there
   if (hook === Hook.CAPTURED) return dir === Dir.INGRESS ? 'in' : dir === Dir.EGRESS ? 'out' : 'seen';
-  return INGRESS_HOOKS.has(hook) ? 'in' : 'out';
+  return INGRESS[hook] ? 'in' : 'out';
 }
 
 export function hopHeaders(h: PacketHeaders, mark: number): HopHeaders {
@@ -98,11 +100,8 @@ const NO_CHANGES: RawChange[] = [];
 const NO_HOP_CHANGES = Object.freeze([]) as unknown as Change[];
 
 function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, curMark: number): RawChange[] {
-  if (
-    (curMark === 0 || curMark === prevMark) &&
-    sameEnd(prev, cur, 'dst') &&
-    sameEnd(prev, cur, 'src')
-  ) {
+  // records of a packet share one headers object until a rewrite (views()): mostly the same
+  if ((curMark === 0 || curMark === prevMark) && (prev === cur || (sameEnd(prev, cur, 'dst') && sameEnd(prev, cur, 'src')))) {
     return NO_CHANGES;
   }
   const out: RawChange[] = [];
@@ -216,7 +215,6 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
     const hook = b.hook(i);
     const netns = b.netns(i);
     const ifindex = b.ifindex(i);
-    const tNs = b.tsNs(i);
     if (hook === Hook.CONSUME) {
       end = cur && cur.what === 'out' && cur.kind !== 'veth' ? 'left' : 'delivered';
       break;
@@ -229,7 +227,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
         end = 'delivered';
         break;
       }
-      const at = netns ? newHop(namer, netns, ifindex, 'drop', hooksOf('drop'), tNs) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', hooksOf('drop'), tNs);
+      const at = netns ? newHop(namer, netns, ifindex, 'drop', hooksOf('drop'), b.tsNs(i)) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', hooksOf('drop'), b.tsNs(i));
       at.drop_reason = reason;
       append(hops, at);
       end = 'dropped';
@@ -260,7 +258,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       if (prev && sameNetns) changes = [...changes, ...named(rawChanges(prev, view, prevMark, mark), netns, dir, namer)];
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
       changes = [...changes, { kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule }];
-      const lb = newHop(namer, netns, ifindex, 'lb', hooksOf(hookLabel(hook, 0)), tNs);
+      const lb = newHop(namer, netns, ifindex, 'lb', hooksOf(hookLabel(hook, 0)), b.tsNs(i));
       lb.headers = show(view, mark);
       lb.changes = changes;
       cur = append(hops, lb);
@@ -298,7 +296,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       const first = hooksOf(hookLabel(hook, b.aux(i)));
       const hooks = after === k ? first : withHook(first, hookLabel(Hook.NF, ab.aux(ai)));
       const isLb = changes.some((c) => c.kind === 'IPVS');
-      const nat = newHop(namer, netns, ifindex, isLb ? 'lb' : 'nat', hooks, tNs);
+      const nat = newHop(namer, netns, ifindex, isLb ? 'lb' : 'nat', hooks, b.tsNs(i));
       nat.headers = show(afterView, ab.mark(ai));
       nat.changes = changes;
       cur = append(hops, nat);
@@ -329,7 +327,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       }
       if (view && !cur.headers) cur.headers = show(view, mark);
     } else {
-      const h = newHop(namer, netns, ifindex, d, hooksOf(hookLabel(hook, b.aux(i))), tNs);
+      const h = newHop(namer, netns, ifindex, d, hooksOf(hookLabel(hook, b.aux(i))), b.tsNs(i));
       if (view) h.headers = show(view, mark);
       if (vni >= 0) {
         const outer = b.outer(i);
