@@ -353,7 +353,7 @@ export class Correlator {
     f.directed = undefined;
     const packets = { forward: 0, reply: 0 };
     const bytes = { forward: 0, reply: 0 };
-    const drops = new Map<string, DropSummary>();
+    let drops: Map<string, DropSummary> | undefined;
     // the best branches of this flow's packets, found once: a map of the record's own, since
     // a long-lived one's table sits in the old generation, and the hops written into it
     // would outlive every young-generation collection until the next full one
@@ -372,6 +372,7 @@ export class Correlator {
       const drop = branch?.built.end === 'dropped' ? branch.built.drop : undefined;
       if (drop) {
         const k = `${dir}|${drop.where}|${drop.reason}`;
+        drops ??= new Map();
         const d = drops.get(k) ?? { direction: dir, where: drop.where, reason: drop.reason, count: 0 };
         d.count++;
         drops.set(k, d);
@@ -409,7 +410,7 @@ export class Correlator {
       client,
       server,
       state,
-      start: new Date(this.o.wallClock(clock, f.firstTs) / 1e6).toISOString(),
+      start: isoTime(this.o.wallClock(clock, f.firstTs) / 1e6),
       first_ns: f.firstTs,
       last_ns: f.lastTs,
       duration_ns: f.lastTs - f.firstTs,
@@ -417,7 +418,7 @@ export class Correlator {
       bytes,
       forward,
       reply,
-      drops: [...drops.values()],
+      drops: drops ? [...drops.values()] : [],
       tuples: tuples.map(tupleText),
     };
   }
@@ -466,13 +467,15 @@ export class Correlator {
     // the branch's own hops, copied only when a tunnel continues them
     let hops = built.hops;
     let cur = branch.journey;
-    const used = new Set<Journey>([j, cur]);
+    // the journeys the path went through, once it crosses a tunnel
+    let used: Set<Journey> | undefined;
     for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
       const key = lastTunnelKey(cur.records());
       if (!key) break;
-      const next = journeys.find((x) => !used.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && findTunnelKey(x.records(), key) >= 0);
+      const seen = (used ??= new Set<Journey>([j, cur]));
+      const next = journeys.find((x) => !seen.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && findTunnelKey(x.records(), key) >= 0);
       if (!next) break;
-      used.add(next);
+      seen.add(next);
       built = buildHops(next.records(), dir, this.o.namer, findTunnelKey(next.records(), key));
       const firstNext = built.hops[0];
       const last = hops[hops.length - 1];
@@ -486,9 +489,31 @@ export class Correlator {
       hops,
       end: built.end,
       total_ns: hops.length && sameClock ? hops[hops.length - 1].t_ns - hops[0].t_ns : null,
-      clones: journeys.filter((x) => x.parent === j).length,
+      clones: clonesOf(j, journeys),
     };
   }
+}
+
+/** how many copies of j there are (clones, and clones of clones are counted with theirs) */
+function clonesOf(j: Journey, journeys: Journey[]): number {
+  let n = 0;
+  for (const x of journeys) if (x.parent === j) n++;
+  return n;
+}
+
+/** the last time isoTime printed, and its text: flows a replay reports one after another
+ * mostly start in the same millisecond, and printing a date costs a microsecond */
+let isoMs = NaN;
+let isoText = '';
+
+/** a wall-clock time in ms, printed as Date.toISOString() does */
+function isoTime(ms: number): string {
+  const whole = Math.trunc(ms);
+  if (whole !== isoMs) {
+    isoText = new Date(whole).toISOString();
+    isoMs = whole;
+  }
+  return isoText;
 }
 
 /** the tunnel crossing of the last encapsulated record, which the other node's journey of

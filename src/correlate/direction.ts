@@ -17,20 +17,24 @@ export function timeOrder(journeys: Journey[]): Journey[] {
 /** Sets j.dir on every journey; returns the forward tuples in the order they were learnt.
  * `reverse`: reverseKey, or what the flow already knows of it. */
 export function assignDirections(ordered: Journey[], reverse: (k: string) => string = reverseKey): string[] {
-  const forward = new Set<string>();
+  // a flow has a handful of tuples (one per rewrite): a list, not a Set per flow
+  const forward: string[] = [];
   for (const j of ordered) {
     const keys = j.orderedKeys();
     let dir: Journey['dir'];
     for (const k of keys) {
-      if (forward.has(k)) dir = 'forward';
-      else if (forward.has(reverse(k))) dir = 'reply';
+      if (forward.includes(k)) dir = 'forward';
+      else if (forward.includes(reverse(k))) dir = 'reply';
       if (dir) break;
     }
-    dir ??= forward.size === 0 && (j.tcpFlags & (SYN | ACK)) === (SYN | ACK) ? 'reply' : 'forward';
+    dir ??= forward.length === 0 && (j.tcpFlags & (SYN | ACK)) === (SYN | ACK) ? 'reply' : 'forward';
     j.dir = dir;
-    for (const k of keys) forward.add(dir === 'forward' ? k : reverse(k));
+    for (const k of keys) {
+      const f = dir === 'forward' ? k : reverse(k);
+      if (!forward.includes(f)) forward.push(f);
+    }
   }
-  return [...forward];
+  return forward;
 }
 
 /** a FIN seen each way (`assigned`: assignDirections already ran over these journeys) */
