@@ -126,9 +126,14 @@ export class FlowOutput {
   }
 }
 
+/** what was lost outside the correlator: the kernel's ring and queue (live, or a
+ * recording's counters) and, live, the flows a lagging reader was not given */
 export interface Losses {
   ringFull: number;
   queueFull: number;
+  /** FlowOutput.dropped; said only when some were, so that a run that lost none prints
+   * the summary it always has */
+  outputDropped?: number;
 }
 
 /** "3 flows (1 more filtered out) from 420 events; lost: ring 0, queue 0, …" */
@@ -136,5 +141,6 @@ export function flowSummary(printed: number, k: CorrelatorCounters & { eventsFil
   const filtered = k.flowsFiltered ? ` (${k.flowsFiltered} more filtered out)` : '';
   const evFiltered = k.eventsFiltered ? ` (${k.eventsFiltered} more filtered out)` : '';
   const kernel = losses ? `ring ${losses.ringFull}, queue ${losses.queueFull}, ` : '';
-  return `${printed} flow${printed === 1 ? '' : 's'}${filtered} from ${k.events} events${evFiltered}; lost: ${kernel}flows evicted ${k.flowsEvicted}, journeys evicted ${k.journeysEvicted}, events truncated ${k.eventsTruncated}${tail}\n`;
+  const output = losses?.outputDropped ? `output ${losses.outputDropped}, ` : '';
+  return `${printed} flow${printed === 1 ? '' : 's'}${filtered} from ${k.events} events${evFiltered}; lost: ${kernel}${output}flows evicted ${k.flowsEvicted}, journeys evicted ${k.journeysEvicted}, events truncated ${k.eventsTruncated}${tail}\n`;
 }
