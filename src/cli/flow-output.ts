@@ -1,6 +1,7 @@
 // Flow records to stdout, the same way for every source (live, recording, pcap): a path
-// per flow for people, one NDJSON line per flow with --json; at most --count flows; and
-// the closing summary on stderr with every counter of something lost.
+// per flow for people, one NDJSON line per flow with --json; at most --count flows; live,
+// never more held for a lagging reader than OUTPUT_BACKLOG_BYTES; and the closing summary
+// on stderr with every counter of something lost.
 import type { CorrelatorCounters, FlowRecord } from '../correlate/index.js';
 import { flowText } from '../report/flow-text.js';
 import type { Style } from './style.js';
@@ -41,8 +42,18 @@ function blockOnFullPipe(): void {
  * system call per flow */
 const WRITE_BYTES = 64 * 1024;
 
+/** what live tracing lets standard output hold for a reader that lags. It cannot wait for
+ * the reader as a replay does: a blocked loop stops reading the probe's rings, and the
+ * kernel drops events instead. A reader that keeps up, even in bursts, never gets near
+ * this; one that stopped (`| less` left alone, a stuck consumer) would have every flow of
+ * the run queued in memory, a few KB each, until the process runs out. 16 MiB is a few
+ * thousand flows, and flows past it are counted, not queued. */
+export const OUTPUT_BACKLOG_BYTES = 16 * 1024 * 1024;
+
 export class FlowOutput {
   printed = 0;
+  /** flows not printed because standard output held OUTPUT_BACKLOG_BYTES already (live) */
+  dropped = 0;
   private closed = false;
   /** formatted flows not yet written: text, not records, so that a record dies as soon as
    * it is printed (see FlowPipeline's sink) */
@@ -51,6 +62,8 @@ export class FlowOutput {
   /** the stdout error listener is in place (from the first write) */
   private listening = false;
   private broken = false;
+  /** the lagging reader was told about once (it is a state of the run, not of each flow) */
+  private toldLagging = false;
   /** what the run should exit with: 74 when standard output failed (not a closed pipe) */
   exitCode: number | undefined;
 
@@ -72,9 +85,15 @@ export class FlowOutput {
       if (this.full) break;
       this.o.sink?.(f);
       if (this.o.print !== false) {
+        // left out before it is formatted: a reader that stopped should cost nothing more
+        if (this.readerLags()) {
+          this.dropped++;
+          continue;
+        }
         const text = this.o.json ? JSON.stringify(f) : `${flowText(f, this.o.style, this.o.clock)}\n`;
         this.pending.push(text);
-        this.pendingBytes += text.length;
+        // and the newline the join adds
+        this.pendingBytes += text.length + 1;
       }
       this.printed++;
     }
@@ -83,6 +102,21 @@ export class FlowOutput {
       this.flush();
       this.o.onLimit?.();
     }
+  }
+
+  /** live: standard output holds OUTPUT_BACKLOG_BYTES not yet taken by its reader, with
+   * what is held back here. Asked again at every flow, so printing goes on as soon as the
+   * reader has caught up enough. */
+  private readerLags(): boolean {
+    if (this.o.blocking || process.stdout.writableLength + this.pendingBytes < OUTPUT_BACKLOG_BYTES) return false;
+    if (!this.toldLagging) {
+      this.toldLagging = true;
+      this.o.beforeWrite?.();
+      process.stderr.write(
+        `mesh-trace: the reader of standard output is not keeping up, so flows are left out (counted as lost output in the closing summary) until it catches up; send them to a file (> flows.ndjson with --json) and read them from there.\n`,
+      );
+    }
+    return true;
   }
 
   /** writes what is held back (the pipeline settled: a tick's flows are all out) */

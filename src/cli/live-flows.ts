@@ -143,7 +143,7 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     recorder?.end(now, endReason, countersMsg(c, now));
     recorder?.close();
     const tail = `; ${c.devicesAttached} devices in ${c.namespacesAttached} namespaces${recorder ? `; recorded to ${recorder.path} (${(recorder.size / 1e6).toFixed(1)} MB)` : ''}`;
-    process.stderr.write(flowSummary(output.printed, pipeline.counters(), c, tail));
+    process.stderr.write(flowSummary(output.printed, pipeline.counters(), { ...c, outputDropped: output.dropped }, tail));
   };
   const stopSignals = closeOnSignals(live, finish);
   const c0 = live.counters();
