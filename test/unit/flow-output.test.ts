@@ -1,12 +1,17 @@
 // Where the flows go when standard output goes away: `| head` closing the pipe ends the
 // run quietly, a full disk is told in one sentence with exit code 74. The built CLI, as
-// a user runs it, replaying a recording of the lab.
+// a user runs it, replaying a recording of the lab. And where they go when its reader
+// stops reading during live tracing: the built FlowOutput in a child process, as live
+// tracing sets it up (no kernel needed for that), writing into a real pipe.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
+import { OUTPUT_BACKLOG_BYTES } from '../../src/cli/flow-output.js';
+import { request } from './helpers/flows.js';
 import { CaptureWriter } from '../../src/capture/writer.js';
 import { FORMAT_VERSION } from '../../src/capture/format.js';
 import { encodeEvents } from '../../src/events/encode.js';
@@ -80,5 +85,90 @@ describe('flow output', () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+/** live tracing's output, non-blocking, writing `total` copies of one lab request (its id
+ * changed) a hundred at a time, each hundred flushed as the pipeline does when it
+ * settles, and saying on stderr what it printed, left out, held and grew by; then, once
+ * the reader has taken everything (`drain`), a hundred more, and the closing summary */
+const LIVE_WRITER = `
+const [outputUrl, styleUrl, template, total] = process.argv.slice(1);
+const { FlowOutput, flowSummary } = await import(outputUrl);
+const { style } = await import(styleUrl);
+const record = JSON.parse(template);
+const output = new FlowOutput({ json: true, style: style(false), clock: (ns) => ns });
+const hundred = (from) => {
+  const flows = [];
+  for (let id = from; id < from + 100; id++) flows.push({ ...record, id });
+  output.write(flows);
+  output.flush();
+};
+const rss0 = process.memoryUsage().rss;
+let backlog = 0;
+for (let i = 0; i < Number(total); i += 100) {
+  hundred(i);
+  backlog = Math.max(backlog, process.stdout.writableLength);
+}
+const rssGrowth = process.memoryUsage().rss - rss0;
+process.stderr.write('stalled ' + JSON.stringify({ printed: output.printed, dropped: output.dropped, backlog, rssGrowth }) + '\\n');
+await new Promise((resolve) => process.stdout.once('drain', resolve));
+hundred(Number(total));
+output.close();
+const k = { events: Number(total) + 100, flowsFiltered: 0, flowsEvicted: 0, journeysEvicted: 0, eventsTruncated: 0 };
+process.stderr.write(flowSummary(output.printed, k, { ringFull: 0, queueFull: 0, outputDropped: output.dropped }));
+`;
+
+interface Stalled {
+  printed: number;
+  dropped: number;
+  /** the most standard output held after a write, bytes */
+  backlog: number;
+  rssGrowth: number;
+}
+
+/** the reader stays stopped until the writer has written `flows`, then reads it all */
+async function liveBehindStoppedReader(flows: number): Promise<{ stalled: Stalled; err: string; out: string; code: number | null }> {
+  const dist = join(__dirname, '..', '..', 'dist', 'cli');
+  const args = [pathToFileURL(join(dist, 'flow-output.js')).href, pathToFileURL(join(dist, 'style.js')).href, JSON.stringify(request(1)), String(flows)];
+  const child = spawn(process.execPath, ['--input-type=module', '-e', LIVE_WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const stalled = new Promise<Stalled>((resolve) =>
+    child.stderr!.on('data', (d) => {
+      err += d;
+      const m = /^stalled (.*)$/m.exec(err);
+      if (m) resolve(JSON.parse(m[1]));
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const s = await Promise.race([stalled, exited.then(() => Promise.reject(new Error(`the writer exited first: ${err}`)))]);
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await exited;
+  return { stalled: s, err, out, code };
+}
+
+describe('live flow output', () => {
+  it('leaves flows out, and counts them, rather than queue them behind a reader that stopped', async () => {
+    const FLOWS = 200_000;
+    const line = JSON.stringify(request(1)).length + 1;
+    const { stalled, err, out, code } = await liveBehindStoppedReader(FLOWS);
+    expect(code).toBe(0);
+    // what standard output holds stays within the bound and the one flow that crossed it
+    expect(stalled.backlog).toBeLessThanOrEqual(OUTPUT_BACKLOG_BYTES + line);
+    // unbounded, it would have queued every flow: about 850 MB
+    expect(stalled.rssGrowth).toBeLessThan(8 * OUTPUT_BACKLOG_BYTES);
+    expect(stalled.dropped).toBeGreaterThan(FLOWS / 2);
+    expect(stalled.printed + stalled.dropped).toBe(FLOWS);
+    expect(err.match(/not keeping up/g)).toHaveLength(1);
+    expect(err).toMatch(/^mesh-trace: the reader of standard output is not keeping up/m);
+    // the hundred written once the reader caught up are printed
+    expect(err).toMatch(new RegExp(`^${stalled.printed + 100} flows from ${FLOWS + 100} events; lost: ring 0, queue 0, output ${stalled.dropped}, flows evicted 0,`, 'm'));
+    // what was printed arrives whole: complete NDJSON lines, the first flows, then the last
+    const lines = out.split('\n');
+    expect(lines.pop()).toBe('');
+    const ids = lines.map((l) => (JSON.parse(l) as { id: number }).id);
+    const expected = Array.from({ length: stalled.printed }, (_, i) => i).concat(Array.from({ length: 100 }, (_, i) => FLOWS + i));
+    expect(ids).toEqual(expected);
   });
 });
