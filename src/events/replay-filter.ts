@@ -9,9 +9,12 @@ import { parseCidr } from './addr.js';
 import { protoNumber, type FilterSpec } from './filter.js';
 import { VIEW_L4, type EventBatch } from './decode.js';
 import { reverseKey } from './tuple-key.js';
+import { BoundedSet } from './bounded-set.js';
 
 /** skbs of up to this many clocks (nodes) are told apart: key = clock × 2^48 + skb */
 const SKB_SPAN = 2 ** 48;
+/** the size of the kernel's tracked_skbs and tracked_tuples maps */
+const TRACKED_MAX = 65536;
 
 export class ReplayFilter {
   private readonly port: number;
@@ -19,18 +22,29 @@ export class ReplayFilter {
   private readonly cidr?: { bytes: Uint8Array; prefix: number; v6: boolean };
   private readonly netns: Set<number>;
   /** followed skbs, by clock number and the skb address's low 48 bits (EventBatch.skbKey) */
-  private readonly skbs = new Set<number>();
+  private readonly skbs: BoundedSet<number>;
   /** followed connections, both ways, as EventBatch.tupleKey writes them */
-  private readonly tuples = new Set<string>();
+  private readonly tuples: BoundedSet<string>;
   private readonly clocks = new Map<string, number>();
+  /** the tuple remember() last saw */
+  private renewed = '';
   /** events left out */
   filtered = 0;
 
-  constructor(spec: FilterSpec) {
+  /** `capacity`: of each table, as in the kernel (tracked_skbs, tracked_tuples) */
+  constructor(spec: FilterSpec, capacity = TRACKED_MAX) {
+    this.skbs = new BoundedSet(capacity);
+    this.tuples = new BoundedSet(capacity);
     this.port = spec.port ?? 0;
     this.proto = spec.proto === undefined ? 0 : protoNumber(spec.proto);
     this.cidr = spec.host === undefined ? undefined : parseCidr(spec.host);
     this.netns = new Set(spec.netns ?? []);
+  }
+
+  /** followed skbs and connections forgotten to make room (as the kernel's LRU maps
+   * would have): later events of those may have been left out */
+  get forgotten(): number {
+    return this.skbs.forgotten + this.tuples.forgotten;
   }
 
   get empty(): boolean {
@@ -106,10 +120,12 @@ export class ReplayFilter {
     return b.viewOff(i) >= 0 && b.viewKind(i) & VIEW_L4 ? b.tupleKey(i) : undefined;
   }
 
-  /** the tuple both ways; a tuple already known needs no second key for its reverse */
+  /** the tuple both ways, added or renewed (a connection in use is the last to be
+   * forgotten), once per run of events that carry it: a packet's mostly do */
   private remember(t: string | undefined): void {
-    if (!t || this.tuples.has(t)) return;
+    if (!t || t === this.renewed) return;
     this.tuples.add(t);
     this.tuples.add(reverseKey(t));
+    this.renewed = t;
   }
 }
