@@ -171,10 +171,12 @@ export interface Losses {
 }
 
 /** "3 flows (1 more filtered out) from 420 events; lost: ring 0, queue 0, …" */
-export function flowSummary(printed: number, k: CorrelatorCounters & { eventsFiltered?: number }, losses: Losses | undefined, tail = ''): string {
+export function flowSummary(printed: number, k: CorrelatorCounters & { eventsFiltered?: number; filterForgot?: number }, losses: Losses | undefined, tail = ''): string {
   const filtered = k.flowsFiltered ? ` (${k.flowsFiltered} more filtered out)` : '';
   const evFiltered = k.eventsFiltered ? ` (${k.eventsFiltered} more filtered out)` : '';
   const kernel = losses ? `ring ${losses.ringFull}, queue ${losses.queueFull}, ` : '';
   const output = losses?.outputDropped ? `output ${losses.outputDropped}, ` : '';
-  return `${printed} flow${printed === 1 ? '' : 's'}${filtered} from ${k.events} events${evFiltered}; lost: ${kernel}${output}flows evicted ${k.flowsEvicted}, journeys evicted ${k.journeysEvicted}, events truncated ${k.eventsTruncated}${tail}\n`;
+  // said only when some were, as output is
+  const forgot = k.filterForgot ? `filter entries evicted ${k.filterForgot}, ` : '';
+  return `${printed} flow${printed === 1 ? '' : 's'}${filtered} from ${k.events} events${evFiltered}; lost: ${kernel}${output}${forgot}flows evicted ${k.flowsEvicted}, journeys evicted ${k.journeysEvicted}, events truncated ${k.eventsTruncated}${tail}\n`;
 }

@@ -72,8 +72,10 @@ export class FlowPipeline {
     this.o.onSettled?.();
   }
 
-  counters(): CorrelatorCounters & { eventsFiltered: number } {
-    return { ...this.correlator.counters(), eventsFiltered: this.o.events?.filtered ?? 0 };
+  /** eventsFiltered: left out by a replay's filter; filterForgot: skbs and connections
+   * it stopped following to stay bounded (later events of theirs may be left out too) */
+  counters(): CorrelatorCounters & { eventsFiltered: number; filterForgot: number } {
+    return { ...this.correlator.counters(), eventsFiltered: this.o.events?.filtered ?? 0, filterForgot: this.o.events?.forgotten ?? 0 };
   }
 
   hasTopology(): boolean {

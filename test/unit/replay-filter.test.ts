@@ -7,6 +7,8 @@ import { encodeEvents } from '../../src/events/encode.js';
 import { ReplayFilter } from '../../src/events/replay-filter.js';
 import { BoundedSet } from '../../src/events/bounded-set.js';
 import { headers, Walk, type Place } from './helpers/packets.js';
+import { FlowPipeline } from '../../src/correlate/pipeline.js';
+import { flowSummary } from '../../src/cli/flow-output.js';
 
 const host: Place = { node: 'n', netns: 'host', inode: 20, device: 'eth0', ifindex: 2 };
 const task: Place = { node: 'n', netns: 'task', inode: 50, device: 'eth0', ifindex: 3 };
@@ -49,6 +51,18 @@ describe('the replay filter', () => {
     expect(roomy.forgotten).toBe(0);
     expect(kept(tight, back)).toBe(0);
     expect(tight.forgotten).toBeGreaterThan(0);
+  });
+
+  it('has what it forgot counted in the closing summary, and nothing said when it forgot nothing', () => {
+    const summary = (f: ReplayFilter): string => {
+      const p = new FlowPipeline({ wallClock: (_c, ns) => ns, dropReason: String, events: f, onFlows: () => {} });
+      for (let c = 0; c < 20; c++) p.batch(new EventBatch(encodeEvents(request(`b${c}`, 2e6 + c * 1e5, `10.0.1.${c}:40000`))));
+      p.finish();
+      return flowSummary(0, p.counters(), undefined);
+    };
+    const tight = new ReplayFilter({ port: 1080 }, 8);
+    expect(summary(tight)).toContain(`; lost: filter entries evicted ${tight.forgotten}, flows evicted 0,`);
+    expect(summary(new ReplayFilter({ port: 1080 }))).not.toContain('filter entries');
   });
 
   it('keeps a connection in use: one seen again is the last to be forgotten', () => {
