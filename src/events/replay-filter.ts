@@ -7,7 +7,7 @@ import { Flag } from './layout.js';
 import { Hook } from './hooks.js';
 import { parseCidr } from './addr.js';
 import { protoNumber, type FilterSpec } from './filter.js';
-import { VIEW_L4, type EventBatch } from './decode.js';
+import { newTuple, type EventBatch } from './decode.js';
 import { reverseKey } from './tuple-key.js';
 import { BoundedSet } from './bounded-set.js';
 
@@ -26,8 +26,8 @@ export class ReplayFilter {
   /** followed connections, both ways, as EventBatch.tupleKey writes them */
   private readonly tuples: BoundedSet<string>;
   private readonly clocks = new Map<string, number>();
-  /** the tuple remember() last saw */
-  private renewed = '';
+  /** the tuple remember() last saw (EventBatch.readTuple's numbers) */
+  private readonly renewed = newTuple();
   /** events left out */
   filtered = 0;
 
@@ -66,14 +66,14 @@ export class ReplayFilter {
     const skb = this.clockNumber(clock) * SKB_SPAN + b.skbKey(i);
     if (this.skbs.has(skb)) {
       if (endOfLife) this.skbs.delete(skb);
-      else this.remember(this.tuple(b, i));
+      else this.remember(b, i);
       return true;
     }
     if (endOfLife) return false;
     const t = this.tuple(b, i);
     if (this.staticMatch(b, i) || (t !== undefined && this.tuples.has(t))) {
       this.skbs.add(skb);
-      this.remember(t);
+      this.remember(b, i, t);
       return true;
     }
     return false;
@@ -117,15 +117,17 @@ export class ReplayFilter {
   /** the packet's own tuple (inner when encapsulated), as mt_flow_headers picks it;
    * undefined without ports */
   private tuple(b: EventBatch, i: number): string | undefined {
-    return b.viewOff(i) >= 0 && b.viewKind(i) & VIEW_L4 ? b.tupleKey(i) : undefined;
+    return b.viewL4(i) ? b.tupleKey(i) : undefined;
   }
 
-  /** the tuple both ways, added or renewed (a connection in use is the last to be
-   * forgotten), once per run of events that carry it: a packet's mostly do */
-  private remember(t: string | undefined): void {
-    if (!t || t === this.renewed) return;
-    this.tuples.add(t);
-    this.tuples.add(reverseKey(t));
-    this.renewed = t;
+  /** record i's tuple (t, when already printed) both ways, added or renewed (a connection
+   * in use is the last to be forgotten), once per run of events that carry it: a packet's
+   * mostly do, and are compared as numbers without printing the tuple again */
+  private remember(b: EventBatch, i: number, t?: string): void {
+    if (!b.viewL4(i) || b.sameTuple(i, this.renewed)) return;
+    b.readTuple(i, this.renewed);
+    const k = t ?? b.tupleKey(i);
+    this.tuples.add(k);
+    this.tuples.add(reverseKey(k));
   }
 }
