@@ -4,7 +4,7 @@
 // changed); an encapsulation or decapsulation is a change on the first hop that sees it;
 // a drop is the last hop, where the packet died and why.
 import type { EventBatch, PacketHeaders } from '../events/decode.js';
-import { Dir, decodeNfAux, Hook, hookName, nfHookName } from '../events/hooks.js';
+import { Dir, Hook } from '../events/hooks.js';
 import type { RecordList } from '../events/record-list.js';
 import { protoName, tcpFlagString } from '../events/proto.js';
 import type { Change, Hop, HopHeaders, HopWhat, PathEnd } from './model.js';
@@ -12,6 +12,7 @@ import type { Namer } from './namer.js';
 import { nameChange, type RawChange } from './rewrite.js';
 import type { Direction } from './journey.js';
 import { dstText, srcText } from './tuple.js';
+import { boundHookLists, hookLabel, hookList, NO_HOOKS, withLabel } from './hook-lists.js';
 
 /** frees that are the end of a normal life, not a loss: a socket purging what nobody read */
 const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
@@ -19,45 +20,6 @@ const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
 /** by hook number: 1 where a packet comes in (a table: every record of a path asks) */
 const INGRESS = new Uint8Array(256);
 for (const h of [Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_HANDLE, Hook.VXLAN_RCV]) INGRESS[h] = 1;
-
-/** netfilter hook labels by hook number and stage (aux bits), printed once */
-const nfLabels = new Map<number, string>();
-
-/** what the hop's hooks list says for a record of this hook (aux: its netfilter hook and stage) */
-function hookLabel(hook: number, aux: number): string {
-  if (hook === Hook.NF) {
-    const k = aux & 0xff00ff;
-    let label = nfLabels.get(k);
-    if (label === undefined) {
-      const nf = decodeNfAux(aux);
-      label = `netfilter ${nfHookName[nf.hooknum] ?? nf.hooknum}${nf.stage === 'after' ? '' : ' (before NAT)'}`;
-      nfLabels.set(k, label);
-    }
-    return label;
-  }
-  return hookName[hook] ?? `hook-${hook}`;
-}
-
-/** Hook lists are shared by every hop that shows the same one (read, never changed:
- * frozen): most hops of most paths show one of a handful, and a list of its own per hop
- * was most of what building a path allocated. */
-const hookLists = new Map<string, readonly string[]>();
-const extendedLists = new WeakMap<readonly string[], Map<string, readonly string[]>>();
-
-function hooksOf(label: string): string[] {
-  let list = hookLists.get(label);
-  if (!list) hookLists.set(label, (list = Object.freeze([label])));
-  return list as string[];
-}
-
-/** the shared list of `list` and then label */
-function withHook(list: string[], label: string): string[] {
-  let next = extendedLists.get(list);
-  if (!next) extendedLists.set(list, (next = new Map()));
-  let out = next.get(label);
-  if (!out) next.set(label, (out = Object.freeze([...list, label])));
-  return out as string[];
-}
 
 function nfStage(aux: number): 'before' | 'after' {
   return (aux >>> 16) & 0xff ? 'after' : 'before';
@@ -107,8 +69,17 @@ function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, c
   const out: RawChange[] = [];
   const mark = prevMark;
   if (curMark !== 0 && curMark !== prevMark) out.push({ field: 'mark', from: `0x${prevMark.toString(16)}`, to: String(curMark), mark });
-  if (dstText(prev) !== dstText(cur)) out.push({ field: 'dst', from: dstText(prev), to: dstText(cur), mark: curMark || mark });
-  if (srcText(prev) !== srcText(cur)) out.push({ field: 'src', from: srcText(prev), to: srcText(cur), mark: curMark || mark });
+  // printed only where they differ (the same ends print the same), and once
+  if (!sameEnd(prev, cur, 'dst')) {
+    const from = dstText(prev);
+    const to = dstText(cur);
+    if (from !== to) out.push({ field: 'dst', from, to, mark: curMark || mark });
+  }
+  if (!sameEnd(prev, cur, 'src')) {
+    const from = srcText(prev);
+    const to = srcText(cur);
+    if (from !== to) out.push({ field: 'src', from, to, mark: curMark || mark });
+  }
   return out;
 }
 
@@ -159,30 +130,43 @@ function named(raw: RawChange[], netns: number, dir: Direction, namer: Namer): C
   return raw.length ? raw.map((c) => nameChange(c, dir, namer.netns(netns))) : [];
 }
 
-/** one record's view headers each, decoded in one pass: consecutive records share one
- * object until a rewrite, so most cost a comparison of their bytes */
-function views(recs: RecordList, from: number): (PacketHeaders | undefined)[] {
-  const out = new Array<PacketHeaders | undefined>(recs.length - from);
-  let like: PacketHeaders | undefined;
-  let likeB: EventBatch | undefined;
-  let likeI = 0;
-  for (let k = from; k < recs.length; k++) {
-    const b = recs.batches[k];
-    const i = recs.index[k];
-    const v = b.view(i, like, likeB, likeI);
-    out[k - from] = v;
-    like = v;
-    likeB = b;
-    likeI = i;
+/** The records' view headers, decoded in order, each once (a netfilter pair asks for the
+ * next one ahead): consecutive records share one object until a rewrite, so most cost a
+ * comparison of their bytes. */
+class Views {
+  private last: PacketHeaders | undefined;
+  private lastB: EventBatch | undefined;
+  private lastI = 0;
+  /** the record decoded last */
+  private at = -1;
+
+  constructor(private readonly recs: RecordList) {}
+
+  /** record k's: the one after the record asked for last, or that one again */
+  of(k: number): PacketHeaders | undefined {
+    if (k !== this.at) {
+      const b = this.recs.batches[k];
+      const i = this.recs.index[k];
+      this.last = b.view(i, this.last, this.lastB, this.lastI);
+      this.lastB = b;
+      this.lastI = i;
+      this.at = k;
+    }
+    return this.last;
   }
-  return out;
 }
+
+/** the hooks of a drop's hop */
+const DROP_HOOKS = Object.freeze(['drop']) as unknown as string[];
 
 /** The hops of the records from `from` on (a journey's, in time order). */
 export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from = 0): BuiltPath {
+  boundHookLists();
   const hops: Hop[] = [];
-  const viewOf = views(recs, from);
+  const views = new Views(recs);
   let cur: Hop | undefined;
+  /** the number of cur's hook list (hook-lists.ts) */
+  let curHooks = NO_HOOKS;
   /** the device the current hop is at; -1 after a hop of its own (drop, NAT, load balancer) */
   let curNetns = -1;
   let curIfindex = -1;
@@ -227,14 +211,14 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
         end = 'delivered';
         break;
       }
-      const at = netns ? newHop(namer, netns, ifindex, 'drop', hooksOf('drop'), b.tsNs(i)) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', hooksOf('drop'), b.tsNs(i));
+      const at = netns ? newHop(namer, netns, ifindex, 'drop', DROP_HOOKS, b.tsNs(i)) : newHop(namer, cur ? cur.netns_inode : 0, 0, 'drop', DROP_HOOKS, b.tsNs(i));
       at.drop_reason = reason;
       append(hops, at);
       end = 'dropped';
       drop = { where: at.where, reason };
       break;
     }
-    const view = viewOf[k - from];
+    const view = views.of(k);
     const mark = b.mark(i);
     const vni = b.vni(i);
     let changes: Change[] = NO_HOP_CHANGES;
@@ -258,7 +242,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       if (prev && sameNetns) changes = [...changes, ...named(rawChanges(prev, view, prevMark, mark), netns, dir, namer)];
       const rule = `ipvs ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.virtual.proto)} ${dstText(svc.virtual)}`}`;
       changes = [...changes, { kind: 'IPVS', field: 'dst', from: dstText(view), to: dstText(svc.real), rule }];
-      const lb = newHop(namer, netns, ifindex, 'lb', hooksOf(hookLabel(hook, 0)), b.tsNs(i));
+      const lb = newHop(namer, netns, ifindex, 'lb', hookList(withLabel(NO_HOOKS, hookLabel(hook, 0))), b.tsNs(i));
       lb.headers = show(view, mark);
       lb.changes = changes;
       cur = append(hops, lb);
@@ -279,7 +263,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       const ni = recs.index[k + 1];
       if (nfStage(aux) === 'before' && nb && nb.hook(ni) === Hook.NF && nb.netns(ni) === netns) {
         const naux = nb.aux(ni);
-        const nv = viewOf[k + 1 - from];
+        const nv = views.of(k + 1);
         if (nfStage(naux) === 'after' && (naux & 0xff) === (aux & 0xff) && nv && (natChanges = rawChanges(view, nv, mark, nb.mark(ni))).length) {
           after = k + 1;
           afterView = nv;
@@ -293,8 +277,8 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       const ab = recs.batches[after];
       const ai = recs.index[after];
       changes = [...changes, ...named(natChanges, netns, dir, namer)];
-      const first = hooksOf(hookLabel(hook, b.aux(i)));
-      const hooks = after === k ? first : withHook(first, hookLabel(Hook.NF, ab.aux(ai)));
+      const first = withLabel(NO_HOOKS, hookLabel(hook, b.aux(i)));
+      const hooks = hookList(after === k ? first : withLabel(first, hookLabel(Hook.NF, ab.aux(ai))));
       const isLb = changes.some((c) => c.kind === 'IPVS');
       const nat = newHop(namer, netns, ifindex, isLb ? 'lb' : 'nat', hooks, b.tsNs(i));
       nat.headers = show(afterView, ab.mark(ai));
@@ -318,8 +302,8 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
     }
     const d = direction(hook, b.dir(i));
     if (cur && curNetns === netns && curIfindex === ifindex) {
-      const label = hookLabel(hook, b.aux(i));
-      if (!cur.hooks.includes(label)) cur.hooks = withHook(cur.hooks, label);
+      const grown = withLabel(curHooks, hookLabel(hook, b.aux(i)));
+      if (grown !== curHooks) cur.hooks = hookList((curHooks = grown));
       if (cur.what !== d && d !== 'seen' && (cur.what === 'in' || cur.what === 'out')) cur.what = 'through';
       if (changes.length) {
         if (cur.changes === NO_HOP_CHANGES) cur.changes = changes;
@@ -327,7 +311,8 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
       }
       if (view && !cur.headers) cur.headers = show(view, mark);
     } else {
-      const h = newHop(namer, netns, ifindex, d, hooksOf(hookLabel(hook, b.aux(i))), b.tsNs(i));
+      curHooks = withLabel(NO_HOOKS, hookLabel(hook, b.aux(i)));
+      const h = newHop(namer, netns, ifindex, d, hookList(curHooks), b.tsNs(i));
       if (view) h.headers = show(view, mark);
       if (vni >= 0) {
         const outer = b.outer(i);
