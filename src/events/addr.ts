@@ -13,11 +13,14 @@ const V4_CACHE_MAX = 65536;
 
 /** an IPv4 address given as a 32-bit number (network order, most significant byte first) */
 export function formatV4(addr: number): string {
-  let text = v4Text.get(addr);
+  // keyed by the signed 32-bit form: a small integer, where half of all addresses as
+  // unsigned numbers would be boxed doubles, slower to hash
+  const key = addr | 0;
+  let text = v4Text.get(key);
   if (text === undefined) {
     if (v4Text.size >= V4_CACHE_MAX) v4Text.clear();
     text = `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
-    v4Text.set(addr, text);
+    v4Text.set(key, text);
   }
   return text;
 }

@@ -27,6 +27,13 @@ export interface Resolver {
   devices(): (ResolvedDevice & { netnsPath: string })[];
 }
 
+/** A namespace inode as a Map key: its signed 32-bit form, a small integer (the host's
+ * inode and most others are past 2^31, and a Map boxes and hashes those as doubles, for
+ * every hop every flow record names) */
+function inodeKey(inode: number): number {
+  return inode >= 0 && inode <= 0xffffffff ? inode | 0 : inode;
+}
+
 export function createResolver(snap: TopologySnapshot): Resolver {
   const nsMap = new Map<number, Netns>();
   const devMap = new Map<number, Map<number, ResolvedDevice>>();
@@ -34,7 +41,7 @@ export function createResolver(snap: TopologySnapshot): Resolver {
     nsMap.clear();
     devMap.clear();
     for (const ns of snap.netns) {
-      nsMap.set(ns.inode, ns);
+      nsMap.set(inodeKey(ns.inode), ns);
       const m = new Map<number, ResolvedDevice>();
       for (const d of ns.devices) {
         m.set(d.ifindex, {
@@ -48,19 +55,19 @@ export function createResolver(snap: TopologySnapshot): Resolver {
           label: deviceLabel(ns, d),
         });
       }
-      devMap.set(ns.inode, m);
+      devMap.set(inodeKey(ns.inode), m);
     }
   };
   build();
   return {
-    resolve: (inode, ifindex) => devMap.get(inode)?.get(ifindex),
+    resolve: (inode, ifindex) => devMap.get(inodeKey(inode))?.get(ifindex),
     label: (inode, ifindex) => {
-      const r = devMap.get(inode)?.get(ifindex);
+      const r = devMap.get(inodeKey(inode))?.get(ifindex);
       if (r) return r.label;
-      const ns = nsMap.get(inode);
+      const ns = nsMap.get(inodeKey(inode));
       return ns ? `${ns.node} · ${ns.display} · if${ifindex}` : `netns ${inode} · if${ifindex}`;
     },
-    netns: (inode) => nsMap.get(inode),
-    devices: () => snap.netns.flatMap((ns) => [...(devMap.get(ns.inode)?.values() ?? [])].map((d) => ({ ...d, netnsPath: ns.path }))),
+    netns: (inode) => nsMap.get(inodeKey(inode)),
+    devices: () => snap.netns.flatMap((ns) => [...(devMap.get(inodeKey(ns.inode))?.values() ?? [])].map((d) => ({ ...d, netnsPath: ns.path }))),
   };
 }
