@@ -4,12 +4,12 @@
 import { EventBatch, newTuple, type PacketEvent } from '../events/decode.js';
 import { encodeEvents } from '../events/encode.js';
 import { RecordLog } from '../events/record-log.js';
-import { MeshTraceError } from '../errors.js';
 import { Hook } from '../events/hooks.js';
 import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
 import { Flow, FlowTable } from './flow.js';
 import { NumberTable } from './number-table.js';
-import { Journey, JourneyTable, MAX_CLOCKS, type Direction } from './journey.js';
+import { Journey, JourneyTable, type Direction } from './journey.js';
+import { ClockNumbers, skbKey } from '../events/skb-key.js';
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
 import type { Namer } from './namer.js';
@@ -72,7 +72,7 @@ export class Correlator {
   /** frees that came before any other event of their skb, by table key */
   private readonly orphanFrees = new Map<number, RecordLog>();
   /** clock name → its number in journey table keys */
-  private readonly clocks = new Map<string, number>();
+  private readonly clocks = new ClockNumbers();
   private readonly o: Required<Omit<CorrelatorOptions, 'accept'>> & Pick<CorrelatorOptions, 'accept'>;
   private nextId = 1;
   /** the tuple of the last record with one, and its journey (whose lastKey it is) */
@@ -107,25 +107,11 @@ export class Correlator {
 
   /** The records of a batch, in order; `select` leaves some out (a replay's filter). */
   pushBatch(b: EventBatch, clock = 'local', select?: (i: number) => boolean): void {
-    const clockNo = this.clockNumber(clock);
+    const clockNo = this.clocks.of(clock);
     for (let i = 0; i < b.length; i++) {
       if (!b.valid(i) || (select && !select(i))) continue;
-      this.one(b, i, clock, clockNo, JourneyTable.key(clockNo, b.skbKey(i)));
+      this.one(b, i, clock, clockNo, skbKey(clockNo, b.skbKey(i)));
     }
-  }
-
-  private clockNumber(clock: string): number {
-    let n = this.clocks.get(clock);
-    if (n === undefined) {
-      if (this.clocks.size >= MAX_CLOCKS) {
-        throw new MeshTraceError('BAD_INPUT', `Events from more than ${MAX_CLOCKS} clocks (nodes) cannot be correlated together.`, {
-          hint: 'Replay the captures of fewer nodes at a time.',
-        });
-      }
-      n = this.clocks.size;
-      this.clocks.set(clock, n);
-    }
-    return n;
   }
 
   private one(b: EventBatch, i: number, clock: string, clockNo: number, key: number): void {

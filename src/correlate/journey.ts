@@ -14,13 +14,11 @@ import { RecordLog } from '../events/record-log.js';
 import { RecordRefs } from '../events/record-refs.js';
 import type { Flow } from './flow.js';
 import { NumberTable } from './number-table.js';
+import { skbOfKey } from '../events/skb-key.js';
 
 export type Direction = 'forward' | 'reply';
 
 const TCP = 6;
-/** Up to this many clocks (nodes) share one table: a key is clock × 2^48 + skb. */
-export const MAX_CLOCKS = 31;
-const SKB_SPAN = 2 ** 48;
 
 /** what a journey's refs become once its records moved to a log or were let go of (never
  * appended to: add() goes to the log, or nowhere, then) */
@@ -98,7 +96,7 @@ export class Journey {
 
   /** the skb address's low 48 bits */
   get skb(): number {
-    return this.tableKey % SKB_SPAN;
+    return skbOfKey(this.tableKey);
   }
 
   /** record i of b is this journey's: keep it and note what later events are judged by.
@@ -325,11 +323,6 @@ export class JourneyTable {
 
   get size(): number {
     return this.bySkb.size;
-  }
-
-  /** the table key of an skb on the clock numbered clockNo */
-  static key(clockNo: number, skb: number): number {
-    return clockNo * SKB_SPAN + skb;
   }
 
   has(key: number): boolean {

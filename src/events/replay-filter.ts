@@ -10,9 +10,8 @@ import { protoNumber, type FilterSpec } from './filter.js';
 import { newTuple, type EventBatch } from './decode.js';
 import { reverseKey } from './tuple-key.js';
 import { BoundedSet } from './bounded-set.js';
+import { ClockNumbers, skbKey } from './skb-key.js';
 
-/** skbs of up to this many clocks (nodes) are told apart: key = clock × 2^48 + skb */
-const SKB_SPAN = 2 ** 48;
 /** the size of the kernel's tracked_skbs and tracked_tuples maps */
 const TRACKED_MAX = 65536;
 
@@ -25,7 +24,7 @@ export class ReplayFilter {
   private readonly skbs: BoundedSet<number>;
   /** followed connections, both ways, as EventBatch.tupleKey writes them */
   private readonly tuples: BoundedSet<string>;
-  private readonly clocks = new Map<string, number>();
+  private readonly clocks = new ClockNumbers();
   /** the tuple remember() last saw (EventBatch.readTuple's numbers) */
   private readonly renewed = newTuple();
   /** events left out */
@@ -63,7 +62,7 @@ export class ReplayFilter {
     const endOfLife = hook === Hook.DROP || hook === Hook.CONSUME;
     if (!endOfLife && this.netns.size && !this.netns.has(b.netns(i))) return false;
     if (!this.port && !this.proto && !this.cidr) return !(b.flags(i) & Flag.NO_L3);
-    const skb = this.clockNumber(clock) * SKB_SPAN + b.skbKey(i);
+    const skb = skbKey(this.clocks.of(clock), b.skbKey(i));
     if (this.skbs.has(skb)) {
       if (endOfLife) this.skbs.delete(skb);
       else this.remember(b, i);
@@ -103,15 +102,6 @@ export class ReplayFilter {
       if ((a[k] & mask) !== (c.bytes[k] & mask)) return false;
     }
     return true;
-  }
-
-  private clockNumber(clock: string): number {
-    let n = this.clocks.get(clock);
-    if (n === undefined) {
-      n = this.clocks.size;
-      this.clocks.set(clock, n);
-    }
-    return n;
   }
 
   /** the packet's own tuple (inner when encapsulated), as mt_flow_headers picks it;
