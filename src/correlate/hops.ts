@@ -62,7 +62,7 @@ const NO_CHANGES: RawChange[] = [];
 const NO_HOP_CHANGES = Object.freeze([]) as unknown as Change[];
 
 function rawChanges(prev: PacketHeaders, cur: PacketHeaders, prevMark: number, curMark: number): RawChange[] {
-  // records of a packet share one headers object until a rewrite (views()): mostly the same
+  // records of a packet share one headers object until a rewrite (Views): mostly the same
   if ((curMark === 0 || curMark === prevMark) && (prev === cur || (sameEnd(prev, cur, 'dst') && sameEnd(prev, cur, 'src')))) {
     return NO_CHANGES;
   }
@@ -142,7 +142,9 @@ class Views {
 
   constructor(private readonly recs: RecordList) {}
 
-  /** record k's: the one after the record asked for last, or that one again */
+  /** record k's. Asked in order (the record after the last, or that one again), each is
+   * compared with the one before; out of order it is still decoded right, only less often
+   * shared (view() lends an object only to the same bytes). */
   of(k: number): PacketHeaders | undefined {
     if (k !== this.at) {
       const b = this.recs.batches[k];
