@@ -7,6 +7,10 @@
 // every flow record spells out) and 4,000 twenty-packet ones. The file carries a topology
 // naming every namespace and device the records pass, as a recording does, so hops are
 // named the way a replay names them.
+// Both are best of three in a process that has run them before. What a user waits for is
+// measured beside them: `mesh-trace replay FILE --json` in a fresh process, its NDJSON
+// thrown away, start-up included — once, cold, as a command runs.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +22,7 @@ import { EventBatch } from '../dist/events/decode.js';
 import { EVENT_VERSION, RECORD_SIZE } from '../dist/events/layout.js';
 import { FlowPipeline } from '../dist/correlate/pipeline.js';
 import { makeRecords, PLACES } from './correlate.js';
+import { root } from './util.js';
 
 /** the namespaces and devices makeRecords' records pass, named as a recording's snapshot */
 export function benchTopology() {
@@ -80,6 +85,12 @@ async function replayOne(flows, packets) {
       fn();
       return Number(process.hrtime.bigint() - t0) / 1e9;
     };
+    /** the command, in a process of its own: none of this one's warm code or memory */
+    const command = () => {
+      const r = spawnSync(process.execPath, [join(root, 'bin', 'mesh-trace.js'), 'replay', file, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.status !== 0) throw new Error(`mesh-trace replay exited ${r.status}: ${r.stderr}`);
+    };
+    const cold = time(command);
     readOnly();
     replay();
     let rd = Infinity;
@@ -96,6 +107,7 @@ async function replayOne(flows, packets) {
       readPerSec: Math.round(count / rd),
       replayPerSec: Math.round(count / rp),
       ratio: +(rd / rp).toFixed(2),
+      commandPerSec: Math.round(count / cold),
       goal: 'replay >= 2 M events/s',
       met: count / rp >= 2e6,
     };
