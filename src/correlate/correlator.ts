@@ -459,10 +459,12 @@ export class Correlator {
       const key = lastTunnelKey(cur.records());
       if (!key) break;
       const seen = (used ??= new Set<Journey>([j, cur]));
-      const next = journeys.find((x) => !seen.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && findTunnelKey(x.records(), key) >= 0);
+      /** where the crossing is among next's records (found once: each record's key is printed) */
+      let at = -1;
+      const next = journeys.find((x) => !seen.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && (at = findTunnelKey(x.records(), key)) >= 0);
       if (!next) break;
       seen.add(next);
-      built = buildHops(next.records(), dir, this.o.namer, findTunnelKey(next.records(), key));
+      built = buildHops(next.records(), dir, this.o.namer, at);
       const firstNext = built.hops[0];
       const last = hops[hops.length - 1];
       if (firstNext && last) firstNext.latency_ns = next.clock === cur.clock ? firstNext.t_ns - last.t_ns : null;
