@@ -5,6 +5,7 @@
 import type { CorrelatorCounters, FlowRecord } from '../correlate/index.js';
 import { flowText } from '../report/flow-text.js';
 import type { Style } from './style.js';
+import { writeSync } from 'node:fs';
 import { ExitCode } from '../errors.js';
 
 export interface FlowOutputOptions {
@@ -37,6 +38,9 @@ function blockOnFullPipe(): void {
   const handle = (process.stdout as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
   handle?.setBlocking?.(true);
 }
+
+/** to sleep on while a full pipe drains (a replay waits for its reader) */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** text held back before a write: flows come one at a time, and a write each would be a
  * system call per flow */
@@ -131,11 +135,34 @@ export class FlowOutput {
       this.listening = true;
       if (this.o.blocking) blockOnFullPipe();
     }
+    if (this.o.blocking) {
+      this.writeNow(text);
+      return;
+    }
     process.stdout.write(text);
-    // a failed write is reported only after the running loop yields (a replay reads on
-    // synchronously): seen here, it stops the run now
+    // a failed write is reported only after the running loop yields: seen here, it stops
+    // the run now
     const err = process.stdout.errored as NodeJS.ErrnoException | null;
     if (err) this.onError(err);
+  }
+
+  /** A replay writes past the stream, straight to the descriptor, so that a write fails
+   * where it is made. Through the stream, a write the reader left in the middle of (`|
+   * head -c 100` takes 100 bytes of a 100 KB write) failed for the rest only when the
+   * loop ran again, which a replay's never does: every later write queued behind it in
+   * memory, and the whole capture was read for nobody. */
+  private writeNow(text: string): void {
+    const bytes = Buffer.from(text);
+    for (let off = 0; off < bytes.byteLength; ) {
+      try {
+        off += writeSync(1, bytes, off);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        // a descriptor shared with a process that made it non-blocking: wait for room
+        if (e.code === 'EAGAIN') Atomics.wait(PAUSE, 0, 0, 1);
+        else return this.onError(e);
+      }
+    }
   }
 
   /** A write failed (it says so later, on its own): `| head` closing the pipe is how a

@@ -23,10 +23,11 @@ const dir = mkdtempSync(join(tmpdir(), 'mesh-trace-output-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** FLOWS connections 20 ms apart (SYN, SYN-ACK, a FIN each way), a tick every 10 ms: each
- * is reported while the rest of the file is still to be read */
+ * is reported while the rest of the file is still to be read. perTick: a tick only after
+ * that many, so that each reports that many at once (one write larger than a pipe holds) */
 const FLOWS = 400;
-function longRecording(): { path: string; events: number } {
-  const path = join(dir, 'long.mtrace');
+function longRecording(perTick = 1): { path: string; events: number } {
+  const path = join(dir, `long-${perTick}.mtrace`);
   const w = CaptureWriter.create(path, {
     formatVersion: FORMAT_VERSION, eventVersion: EVENT_VERSION, recordSize: RECORD_SIZE, host: 'test', kernel: '', toolVersion: '',
     clock: { clock: 'local', monotonicNs: 0, wallNs: 0 }, filter: {}, snaplen: 0, argv: [], dropReasons: {},
@@ -40,15 +41,21 @@ function longRecording(): { path: string; events: number } {
     const evs = packets.flatMap((h, p) => new Walk((0x1000 + 4 * f + p).toString(16), t + p * 1000, h).out(at).consume().events);
     w.batch('local', encodeEvents(evs), evs.length);
     events += evs.length;
-    w.tick('local', t + 10e6);
+    if ((f + 1) % perTick === 0) w.tick('local', t + 10e6);
   }
   w.end(1e9 + FLOWS * 20e6, 'duration');
   w.close();
   return { path, events };
 }
 
-function replay(stdout: 'closed' | number, file = RECORDING): Promise<{ code: number | null; err: string }> {
-  const child = spawn(process.execPath, [CLI, 'replay', file, '--json'], { stdio: ['ignore', stdout === 'closed' ? 'pipe' : stdout, 'pipe'] });
+/** closed: the reader is gone before the first flow is written; head: the real `head -c
+ * 100`, which reads 100 bytes and leaves while a write larger than the pipe holds is
+ * still going (the rest of it fails, and the failure was only reported later) */
+function replay(stdout: 'closed' | 'head' | number, file = RECORDING): Promise<{ code: number | null; err: string }> {
+  const child =
+    stdout === 'head'
+      ? spawn('sh', ['-c', '"$0" "$1" replay "$2" --json | head -c 100 >/dev/null', process.execPath, CLI, file], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(process.execPath, [CLI, 'replay', file, '--json'], { stdio: ['ignore', stdout === 'closed' ? 'pipe' : stdout, 'pipe'] });
   // the reader is gone before the first flow is written
   if (stdout === 'closed') child.stdout!.destroy();
   let err = '';
@@ -73,6 +80,16 @@ describe('flow output', () => {
     const read = Number(/ from (\d+) events/.exec(r.err)?.[1]);
     expect(read).toBeGreaterThan(0);
     expect(read).toBeLessThan(long.events / 4);
+  });
+
+  it('stops reading the capture when the reader leaves in the middle of a write (`| head -c 100`)', async () => {
+    const long = longRecording(80);
+    const r = await replay('head', long.path);
+    expect(r.code).toBe(0);
+    expect(r.err).not.toMatch(/EPIPE|Unhandled|at /);
+    const read = Number(/ from (\d+) events/.exec(r.err)?.[1]);
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(long.events / 2);
   });
 
   it.runIf(existsSync('/dev/full'))('says so in one sentence, with exit code 74, when the output cannot be written', async () => {
