@@ -10,6 +10,7 @@ import { EVENT_VERSION, READABLE_EVENT_VERSIONS, RECORD_SIZE } from '../events/l
 import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { checksum, FORMAT_VERSION, FRAME_HEADER_SIZE, isCapture, MAGIC, MAX_FRAME_SIZE } from './format.js';
+import { Prefetcher, type PrefetchOptions } from './prefetch.js';
 import { decodeFrame, type BatchMsg, type CountersMsg, type EndMsg, type HeaderMsg, type TickMsg } from './schema.js';
 
 export type CaptureItem =
@@ -34,11 +35,20 @@ export class CaptureReader {
   /** bytes consumed so far (for progress) */
   position = 0;
   private readonly fd: number;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
   private frames = 0;
+  /** reads ahead on a thread of its own (large files), until it stops */
+  private prefetch: Prefetcher | undefined;
+  /** the frames before this file offset were checked by the prefetching thread */
+  private checkedTo = 0;
+  /** runs of frames the prefetching thread handed over */
+  runsPrefetched = 0;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    opts: { prefetch?: PrefetchOptions } = {},
+  ) {
     try {
       this.fd = openSync(path, 'r');
       this.size = fstatSync(this.fd).size;
@@ -52,6 +62,12 @@ export class CaptureReader {
       const first = this.next(true);
       if (!first || first.kind !== 'header') throw captureError(path, MAGIC.length, 'the first frame is not the capture header');
       this.header = first.header;
+      this.prefetch = Prefetcher.start(path, this.fd, this.position, this.size, opts.prefetch);
+      if (this.prefetch) {
+        // what was read past the header is read again, in runs the thread checked
+        this.buf = Buffer.alloc(0);
+        this.bufStart = this.position;
+      }
     } catch (err) {
       this.close();
       throw err;
@@ -59,6 +75,7 @@ export class CaptureReader {
   }
 
   close(): void {
+    this.prefetch?.close();
     try {
       closeSync(this.fd);
     } catch {
@@ -85,7 +102,7 @@ export class CaptureReader {
     if (len > MAX_FRAME_SIZE) throw captureError(this.path, offset, `a frame announces ${len} bytes, more than any frame mesh-trace writes`);
     const payload = this.take(len);
     if (!payload) throw captureError(this.path, offset, `the last frame announces ${len} bytes but only ${this.size - offset - FRAME_HEADER_SIZE} remain — the file was cut short, e.g. by a crash while recording`, `The ${this.frames} frames before it were read.`);
-    if (checksum(payload) !== sum) throw captureError(this.path, offset, `frame ${this.frames + 1} fails its checksum`);
+    if (offset + FRAME_HEADER_SIZE + len > this.checkedTo && checksum(payload) !== sum) throw captureError(this.path, offset, `frame ${this.frames + 1} fails its checksum`);
     let f;
     try {
       f = decodeFrame(payload);
@@ -147,6 +164,7 @@ export class CaptureReader {
     const start = this.position - this.bufStart;
     if (start + n > this.buf.byteLength) {
       if (this.position + n > this.size) return undefined;
+      if (this.prefetched(start)) return this.take(n);
       const want = Math.max(n, CHUNK);
       const fresh = Buffer.allocUnsafe(want);
       const have = this.buf.subarray(start);
@@ -164,5 +182,24 @@ export class CaptureReader {
     const s = this.position - this.bufStart;
     this.position += n;
     return this.buf.subarray(s, s + n);
+  }
+
+  /** The prefetching thread's next run of frames, where the last one ended. Its runs hold
+   * whole frames, so one is asked for only when the last is used up; anything else (the
+   * thread stopped) and the reader reads on by itself from here. */
+  private prefetched(start: number): boolean {
+    const p = this.prefetch;
+    if (!p) return false;
+    const run = start === this.buf.byteLength ? p.next() : undefined;
+    if (!run || run.start !== this.position) {
+      p.close();
+      this.prefetch = undefined;
+      return false;
+    }
+    this.buf = run.buf;
+    this.bufStart = run.start;
+    this.checkedTo = run.start + run.buf.byteLength;
+    this.runsPrefetched++;
+    return true;
   }
 }

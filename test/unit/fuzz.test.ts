@@ -14,6 +14,7 @@ import { ReplayFilter } from '../../src/events/replay-filter.js';
 import { PcapImport } from '../../src/pcap/import.js';
 import { replayPcap } from '../../src/pcap/replay.js';
 import { MeshTraceError } from '../../src/errors.js';
+import type { PrefetchOptions } from '../../src/capture/prefetch.js';
 
 const fx = (name: string) => join(__dirname, '..', 'fixtures', name);
 const dir = mkdtempSync(join(tmpdir(), 'mesh-trace-fuzz-'));
@@ -56,13 +57,13 @@ function mutate(src: Uint8Array, r: () => number): Uint8Array {
   }
 }
 
-/** replay one file as the CLI does; returns how it ended */
-function replayAny(path: string, kind: 'capture' | 'pcap'): 'ok' | 'error' {
+/** replay one file as the CLI does; returns how it ended (and what it said) */
+function replayAny(path: string, kind: 'capture' | 'pcap', prefetch?: PrefetchOptions, said?: string[]): 'ok' | 'error' {
   try {
     const flows: unknown[] = [];
     let damage: unknown;
     if (kind === 'capture') {
-      const reader = new CaptureReader(path);
+      const reader = new CaptureReader(path, { prefetch });
       try {
         const p = new FlowPipeline({ wallClock: (_c, ns) => ns, dropReason: String, events: new ReplayFilter({ port: 1080 }), onFlows: (f) => flows.push(...f) });
         damage = replayCapture(reader, p).damage;
@@ -78,12 +79,13 @@ function replayAny(path: string, kind: 'capture' | 'pcap'): 'ok' | 'error' {
         imp.close();
       }
     }
-    JSON.stringify(flows);
+    said?.push(JSON.stringify(flows));
     if (damage) throw damage;
     return 'ok';
   } catch (err) {
-    if (err instanceof MeshTraceError) return 'error';
-    throw err;
+    if (!(err instanceof MeshTraceError)) throw err;
+    said?.push(err.message);
+    return 'error';
   }
 }
 
@@ -144,6 +146,20 @@ describe('fuzz: damaged inputs end in flows or one clear error', () => {
       expect(seen.ok + seen.error).toBe(CASES);
     }, 300_000);
   }
+
+  // a thread each: fewer, in runs of 8 KB so damage falls in the thread's runs and beyond
+  it(`${Math.ceil(CASES / 10)} mutations of lab-request.mtrace end the same read ahead on a thread as read alone`, () => {
+    const src = readFileSync(fx('lab-request.mtrace'));
+    const path = join(dir, 'ahead.mtrace');
+    for (let i = 0; i < Math.ceil(CASES / 10); i++) {
+      writeFileSync(path, mutate(src, rng(i * 104729 + 3)));
+      const alone: string[] = [];
+      const ahead: string[] = [];
+      const a = replayAny(path, 'capture', { minBytes: Infinity }, alone);
+      const b = replayAny(path, 'capture', { minBytes: 0, chunkBytes: 8192 }, ahead);
+      expect([b, ahead], `case ${i}`).toEqual([a, alone]);
+    }
+  }, 300_000);
 
   it('records damaged inside valid frames (garbage events) still correlate without a crash', () => {
     const reader = new CaptureReader(fx('lab-request.mtrace'));
