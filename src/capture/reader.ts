@@ -1,7 +1,8 @@
 // Reads a capture file frame by frame, checking each frame's length and checksum before
 // decoding it, so damage is reported with the offset where it starts and nothing decodes
 // garbage. Synchronous and chunked: a replay is a tight loop over a file that may be
-// larger than memory.
+// larger than memory. A large file is read ahead on a thread (prefetch.ts), whose runs
+// of frames come checked already.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { MeshTraceError } from '../errors.js';

@@ -6,9 +6,8 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import type { FlowRecord } from '../../correlate/model.js';
 import { MeshTraceError } from '../../errors.js';
-import { aggregateFlows } from '../../hotspots/rank.js';
+import type { HotspotReport } from '../../hotspots/rank.js';
 import { hotspotNdjson } from '../../hotspots/report-json.js';
-import { hotspotHtml } from '../../hotspots/report-html.js';
 import { hotspotText } from '../../hotspots/report-text.js';
 import { wallClock } from '../../report/event-line.js';
 import type { FlowSource } from '../../sources/flow-source.js';
@@ -145,7 +144,10 @@ Examples:
         };
         const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
         for (const s of signals) process.on(s, onSignal);
-        let report;
+        // loaded here, not with the program: the histogram and graph libraries take a
+        // third of every other command's start-up
+        const { aggregateFlows } = await import('../../hotspots/rank.js');
+        let report: HotspotReport;
         try {
           report = await aggregateFlows(opts.flows ? teeFlows(source, opts.flows) : source, Math.max(KEEP_SLOWEST, slowest));
         } finally {
@@ -155,6 +157,7 @@ Examples:
         if (opts.json) process.stdout.write(hotspotNdjson(report));
         else process.stdout.write(hotspotText(report, style(useColor()), wallClock(), { top, slowest }));
         if (opts.html) {
+          const { hotspotHtml } = await import('../../hotspots/report-html.js');
           await fs.writeFile(opts.html, await hotspotHtml(report, { source: origin, generated: new Date() }));
           process.stderr.write(`wrote ${opts.html}\n`);
         }
