@@ -14,16 +14,17 @@ export const PREFETCH_MIN_BYTES = 16 << 20;
 /** a run's size, unless a frame is larger */
 const CHUNK_BYTES = 4 << 20;
 
-export interface PrefetchOptions {
-  /** the bytes past the header from which a thread reads ahead (tests set it low) */
-  minBytes?: number;
-  chunkBytes?: number;
-}
 /** chunks read ahead and not yet taken: what a replay that stalls (a slow reader of its
  * output) lets the thread hold */
 const AHEAD = 4;
 /** how long the thread may take to start before the replay reads by itself */
 const START_MS = 2000;
+
+export interface PrefetchOptions {
+  /** the bytes past the header from which a thread reads ahead (tests set it low) */
+  minBytes?: number;
+  chunkBytes?: number;
+}
 
 /** slots of the shared counters */
 export const IN_FLIGHT = 0;

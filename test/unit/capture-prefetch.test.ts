@@ -61,7 +61,7 @@ function readAll(path: string, prefetch: PrefetchOptions): { items: string[]; er
 
 /** the same frames and error as reading alone, most of them from the thread */
 function sameAsAlone(path: string, prefetch: PrefetchOptions, minRuns: number): ReturnType<typeof readAll> {
-  const alone = readAll(path, { minBytes: Infinity });
+  const alone = readAll(path, ALONE);
   const ahead = readAll(path, prefetch);
   expect(alone.runs).toBe(0);
   expect(ahead.runs).toBeGreaterThanOrEqual(minRuns);
