@@ -26,14 +26,13 @@ export interface FlowOutputOptions {
    * more is printed, and the run may stop */
   onBroken?: () => void;
   /** a replay: a pipe's writes block while the reader lags, and fail at once when it is
-   * gone (see blockOnFullPipe) */
+   * gone (see blockOnFullPipe and writeNow) */
   blocking?: boolean;
 }
 
-/** Node makes a stdout pipe non-blocking: a write the reader cannot take yet is queued in
- * memory, and a write to a closed pipe fails only once the loop runs again. A replay's
- * loop never yields, so it queued its whole output behind a slow reader and read a whole
- * capture for `| head`. Blocking, it goes at the reader's pace and stops when it leaves. */
+/** Node makes a stdout pipe non-blocking, where a write the reader cannot take yet fails
+ * with EAGAIN. A replay's writes (writeNow) wait in the kernel instead: it goes at its
+ * reader's pace, and a write fails there and then when the reader has left. */
 function blockOnFullPipe(): void {
   const handle = (process.stdout as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
   handle?.setBlocking?.(true);
