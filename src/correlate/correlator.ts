@@ -105,16 +105,55 @@ export class Correlator {
     if (list.length) this.pushBatch(new EventBatch(encodeEvents(list), list.length), clock);
   }
 
-  /** The records of a batch, in order; `select` leaves some out (a replay's filter). */
+  /** The records of a batch, in order; `select` leaves some out (a replay's filter), and
+   * each is then taken alone. */
   pushBatch(b: EventBatch, clock = 'local', select?: (i: number) => boolean): void {
     const clockNo = this.clocks.of(clock);
-    for (let i = 0; i < b.length; i++) {
-      if (!b.valid(i) || (select && !select(i))) continue;
-      this.one(b, i, clock, clockNo, skbKey(clockNo, b.skbKey(i)));
+    for (let i = 0; i < b.length; ) {
+      if (!b.valid(i) || (select && !select(i))) {
+        i++;
+        continue;
+      }
+      const j = this.one(b, i, clock, clockNo, skbKey(clockNo, b.skbKey(i)));
+      i = j && !select ? this.takeRun(b, i, j) : i + 1;
     }
   }
 
-  private one(b: EventBatch, i: number, clock: string, clockNo: number, key: number): void {
+  /** The records after record i of b that repeat it (EventBatch.repeats: the same packet
+   * between two rewrites) change nothing one() looks at but its journey's time and records:
+   * a probe hands a packet's events over one after another, so most records are one of
+   * these, and are taken here as one run. Returns where the run ends. One() decides how each
+   * record of a run would be taken from the first one's place, so this stops where one()
+   * could take a record differently: at a free or an IPVS transmit (either might end or
+   * move the journey), at a record earlier than the one before (which makes the journey
+   * unsorted), or one later by the gap after which a record is another packet's, and after
+   * a record that went to a journey other than its skb's current one (a late event of the
+   * packet before). */
+  private takeRun(b: EventBatch, i: number, j: Journey): number {
+    let end = i + 1;
+    if (end >= b.length || j.endTs !== undefined || !this.journeys.current(j)) return end;
+    const head = b.hook(i);
+    if (head === Hook.CONSUME || head === Hook.DROP || head === Hook.IPVS_NAT_XMIT) return end;
+    const gap = this.journeys.reuseGap;
+    const fromTs = b.tsNs(end);
+    let lastTs = b.tsNs(i);
+    for (; end < b.length; end++) {
+      const hook = b.hook(end);
+      if (hook === Hook.CONSUME || hook === Hook.DROP || hook === Hook.IPVS_NAT_XMIT || !b.valid(end) || !b.repeats(end, i)) break;
+      const ts = end === i + 1 ? fromTs : b.tsNs(end);
+      if (ts < lastTs || ts - lastTs > gap) break;
+      lastTs = ts;
+    }
+    if (end > i + 1) {
+      this.events += end - i - 1;
+      this.journeys.extend(j, b, i + 1, end, fromTs, lastTs);
+      j.flow?.touch(j);
+    }
+    return end;
+  }
+
+  /** Takes record i of b; returns the journey it went to (none: a free kept for later) */
+  private one(b: EventBatch, i: number, clock: string, clockNo: number, key: number): Journey | undefined {
     this.events++;
     const hook = b.hook(i);
     const vo = b.viewOff(i);
@@ -123,7 +162,7 @@ export class Correlator {
       const free = new RecordLog();
       free.append(b, i);
       this.orphanFrees.set(key, free);
-      return;
+      return undefined;
     }
     const ts = b.tsNs(i);
     const j = this.journeys.place(b, i, key, clock, ts, hook, vo);
@@ -142,14 +181,14 @@ export class Correlator {
     const proto = vo < 0 ? -1 : b.protoAt(vo);
     if (vo < 0 || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
       if (j.flow) j.flow.touch(j);
-      return;
+      return j;
     }
     // consecutive events of one packet mostly carry the tuple the last one did
     const placed = hook !== Hook.IPVS_NAT_XMIT;
     if (j === this.tupleOf && b.sameTuple(i, this.tuple)) {
       if (placed) j.sawLastKeyAgain(ts);
       j.flow?.touch(j);
-      return;
+      return j;
     }
     const dkey = b.tupleKey(i);
     b.readTuple(i, this.tuple);
@@ -158,7 +197,7 @@ export class Correlator {
     const first = j.keyCount === 0;
     if (!j.sawKey(dkey, ts, placed)) {
       j.flow?.touch(j);
-      return;
+      return j;
     }
     this.noteDatagram(j, ts, b, i, clockNo, first);
     if (first && proto === 6) j.tcpFlags = b.tcpFlagsAt(vo);
@@ -168,6 +207,7 @@ export class Correlator {
       j.flow!.noteTcpFlags(j);
       j.flow!.noteFirst(own, j);
     }
+    return j;
   }
 
   /** At its free, a journey whose records no flow record will read lets go of them: not a

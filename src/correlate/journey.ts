@@ -134,6 +134,25 @@ export class Journey {
     this.inOrder = undefined;
   }
 
+  /** Records from to end (not included) of b are this journey's, and they repeat the one
+   * add() took last (EventBatch.repeats: the same packet, no free among them), in time order
+   * from fromTs to endTs: all add() would note of each is the time, and whether it is kept.
+   * Returns how many were past maxEvents. */
+  addRun(b: EventBatch, from: number, end: number, maxEvents: number, fromTs: number, lastTs: number): number {
+    if (fromTs < this.lastTs) this.sorted = false;
+    if (lastTs > this.lastTs) this.lastTs = lastTs;
+    if (this.released) return 0;
+    const room = Math.max(0, maxEvents - this.kept());
+    const keep = Math.min(end - from, room);
+    const past = end - from - keep;
+    this.truncated += past;
+    if (!keep) return past;
+    if (this.log) for (let i = from; i < from + keep; i++) this.log.append(b, i);
+    else this.refs.appendRun(b, from, from + keep);
+    this.inOrder = undefined;
+    return past;
+  }
+
   private kept(): number {
     return this.log ? this.log.length : this.refs.length;
   }
@@ -359,6 +378,23 @@ export class JourneyTable {
     j.add(b, i, this.maxEvents, ts, hook, vo);
     if (j.truncated !== kept) this.counters.eventsTruncated++;
     return j;
+  }
+
+  /** whether the journey place() returned last is the one its skb's next records go to */
+  current(j: Journey): boolean {
+    return this.lastJourney === j && this.lastKey === j.tableKey;
+  }
+
+  /** Records from to end (not included) of b repeat the one place() put in j last (see
+   * Journey.addRun), in time order from fromTs to lastTs, and none is later than that one
+   * by the gap that would make it another packet: what place() would do with each. */
+  extend(j: Journey, b: EventBatch, from: number, end: number, fromTs: number, lastTs: number): void {
+    this.counters.eventsTruncated += j.addRun(b, from, end, this.maxEvents, fromTs, lastTs);
+  }
+
+  /** the gap after which a record of a journey's skb is another packet's (Journey.accepts) */
+  get reuseGap(): number {
+    return this.reuseGapNs;
   }
 
   /** Forget journeys that ended before `endedBefore` or went silent before `silentBefore`

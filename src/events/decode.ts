@@ -247,6 +247,35 @@ export class EventBatch {
     return true;
   }
 
+  /** Whether record i is of record j's skb, with its flags and its own headers (addresses,
+   * ports, protocol, TCP sequence, acknowledgement and flags, IP ID and length; not the
+   * TTL, nor where or when it was seen): the records
+   * of one packet between two rewrites, which a probe hands over one after another. */
+  repeats(i: number, j: number): boolean {
+    const dv = this.dv;
+    const o = i * RECORD_SIZE;
+    const p = j * RECORD_SIZE;
+    if (dv.getUint32(o + Off.skb, true) !== dv.getUint32(p + Off.skb, true)) return false;
+    if (dv.getUint32(o + Off.skb + 4, true) !== dv.getUint32(p + Off.skb + 4, true)) return false;
+    const flags = dv.getUint16(o + Off.flags, true);
+    if (flags !== dv.getUint16(p + Off.flags, true)) return false;
+    if (flags & Flag.NO_L3) return true;
+    const v = flags & Flag.ENCAP ? Off.inner : Off.outer;
+    const a = o + v;
+    const b = p + v;
+    // an IPv4 address is the first word of its 16 bytes
+    const v6 = flags & Flag.ENCAP ? flags & Flag.INNER_V6 : flags & Flag.IPV6;
+    const addrWords = v6 ? 16 : 4;
+    for (let k = 0; k < addrWords; k += 4) {
+      if (dv.getUint32(a + HdrOff.saddr + k, true) !== dv.getUint32(b + HdrOff.saddr + k, true)) return false;
+      if (dv.getUint32(a + HdrOff.daddr + k, true) !== dv.getUint32(b + HdrOff.daddr + k, true)) return false;
+    }
+    // tcp_seq, tcp_ack, the ports, ip_id with proto and tcp_flags: whole words; then ip_len
+    // alone (the TTL after it drops at every router)
+    for (let k = HdrOff.tcp_seq; k < HdrOff.ip_len; k += 4) if (dv.getUint32(a + k, true) !== dv.getUint32(b + k, true)) return false;
+    return dv.getUint16(a + HdrOff.ip_len, true) === dv.getUint16(b + HdrOff.ip_len, true);
+  }
+
   /** The packet's own directed tuple as a short flat string (tuple-key.ts reads it):
    * viewKind, protocol, addresses as 16-bit words, ports (0 when not read). Equal keys ⇔
    * equal printed tuples, without printing anything. "" without IP. */

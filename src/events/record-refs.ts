@@ -14,22 +14,27 @@ export class RecordRefs {
   length = 0;
 
   append(b: EventBatch, i: number): void {
-    this.length++;
+    this.appendRun(b, i, i + 1);
+  }
+
+  /** records from to end (not included) of b */
+  appendRun(b: EventBatch, from: number, end: number): void {
+    this.length += end - from;
     if (!this.batch0) {
       this.batch0 = b;
-      this.start0 = i;
-      this.end0 = i + 1;
+      this.start0 = from;
+      this.end0 = end;
       return;
     }
     const m = this.more;
     if (!m) {
-      if (this.batch0 === b && this.end0 === i) this.end0++;
-      else this.more = [b, i, i + 1];
+      if (this.batch0 === b && this.end0 === from) this.end0 = end;
+      else this.more = [b, from, end];
       return;
     }
     const last = m.length - 3;
-    if (m[last] === b && m[last + 2] === i) m[last + 2] = i + 1;
-    else m.push(b, i, i + 1);
+    if (m[last] === b && m[last + 2] === from) m[last + 2] = end;
+    else m.push(b, from, end);
   }
 
   /** every record, in the order they were appended */
