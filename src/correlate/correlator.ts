@@ -5,17 +5,14 @@ import { EventBatch, newTuple, type PacketEvent } from '../events/decode.js';
 import { encodeEvents } from '../events/encode.js';
 import { RecordLog } from '../events/record-log.js';
 import { Hook } from '../events/hooks.js';
-import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
 import { Flow, FlowTable } from './flow.js';
 import { NumberTable } from './number-table.js';
-import { Journey, JourneyTable, type Direction } from './journey.js';
+import { Journey, JourneyTable } from './journey.js';
 import { ClockNumbers, skbKey } from '../events/skb-key.js';
 import { assignDirections, closedBothWays, timeOrder } from './direction.js';
-import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
+import type { FlowRecord, FlowState } from './model.js';
 import type { Namer } from './namer.js';
-import { vxlanKey } from './tuple.js';
-import type { RecordList } from '../events/record-list.js';
-import { tupleText } from '../events/tuple-key.js';
+import { FlowRecordBuilder, type FinishedFlow } from './flow-record.js';
 
 export interface CorrelatorOptions {
   namer: Namer;
@@ -32,6 +29,10 @@ export interface CorrelatorOptions {
   closeLingerNs?: number;
   /** how long a freed skb's journey still takes late events (batches from other CPUs) */
   reorderNs?: number;
+  /** finished flows go here to become records (filtered, numbered and printed there: a
+   * replay's record thread), instead of being built here; its journeys' records are read
+   * before it returns */
+  handOff?: (f: FinishedFlow, idleState: FlowState) => void;
 }
 
 export interface CorrelatorCounters {
@@ -52,7 +53,6 @@ export interface CorrelatorCounters {
 
 const CLONE_WINDOW_NS = 1_000_000;
 
-type Branches = Map<Journey, { journey: Journey; built: BuiltPath }>;
 /** flows younger than this keep their journeys' records in the batches they came in */
 const COMPACT_AFTER_NS = 1e9;
 
@@ -73,7 +73,8 @@ export class Correlator {
   private readonly orphanFrees = new Map<number, RecordLog>();
   /** clock name → its number in journey table keys */
   private readonly clocks = new ClockNumbers();
-  private readonly o: Required<Omit<CorrelatorOptions, 'accept'>> & Pick<CorrelatorOptions, 'accept'>;
+  private readonly o: Required<Omit<CorrelatorOptions, 'accept' | 'handOff'>> & Pick<CorrelatorOptions, 'accept' | 'handOff'>;
+  private readonly builder: FlowRecordBuilder;
   private nextId = 1;
   /** the tuple of the last record with one, and its journey (whose lastKey it is) */
   private readonly tuple = newTuple();
@@ -94,6 +95,7 @@ export class Correlator {
       reorderNs: 50e6,
       ...opts,
     };
+    this.builder = new FlowRecordBuilder(this.o);
     this.journeys = new JourneyTable(this.o.maxJourneys, this.o.maxEventsPerJourney, 1e9);
     this.flows = new FlowTable(this.o.maxFlows, (f) => this.pending.push(f));
   }
@@ -357,7 +359,16 @@ export class Correlator {
         this.journeys.forget(j);
         this.forgetDatagrams(j);
       }
-      const rec = this.record(f, idleState);
+      // directions found by the close check of this same tick still hold: no event came since
+      const { journeys, tuples } = f.directed ?? this.direct(f);
+      f.directed = undefined;
+      const finished: FinishedFlow = { firstTs: f.firstTs, lastTs: f.lastTs, evicted: f.evicted, reset: f.reset, closed: f.fins >= 2 && closedBothWays(journeys, true), journeys, tuples };
+      if (this.o.handOff) {
+        this.o.handOff(finished, idleState);
+        for (const j of f.journeys) j.release();
+        continue;
+      }
+      const rec = this.builder.build(finished, idleState);
       // its events, decoded for the record, would otherwise live as long as the whole
       // tick's flows do and be copied by every young-generation collection meanwhile
       for (const j of f.journeys) j.release();
@@ -372,187 +383,4 @@ export class Correlator {
     }
     return out;
   }
-
-  private record(f: Flow, idleState: FlowState): FlowRecord {
-    // directions found by the close check of this same tick still hold: no event came since
-    const { journeys, tuples } = f.directed ?? this.direct(f);
-    f.directed = undefined;
-    const packets = { forward: 0, reply: 0 };
-    const bytes = { forward: 0, reply: 0 };
-    let drops: Map<string, DropSummary> | undefined;
-    // the best branches of this flow's packets, found once: a map of the record's own, since
-    // a long-lived one's table sits in the old generation, and the hops written into it
-    // would outlive every young-generation collection until the next full one
-    const branches: Branches = new Map();
-    let lastEnd: 'drop' | 'other' = 'other';
-    let lastTs = -Infinity;
-    for (const j of journeys) {
-      if (j.parent) continue;
-      const dir = j.dir ?? 'forward';
-      packets[dir]++;
-      bytes[dir] += j.firstIpLen;
-      // a copy dropped while another copy went on (a bridge flooding) is not a lost packet
-      // (hops are only built where a copy of the packet met a kfree_skb)
-      const mayDrop = j.sawDrop || (j.clones > 0 && journeys.some((x) => x.parent === j && x.sawDrop));
-      const branch = mayDrop ? this.bestBranch(j, journeys, branches) : undefined;
-      const drop = branch?.built.end === 'dropped' ? branch.built.drop : undefined;
-      if (drop) {
-        const k = `${dir}|${drop.where}|${drop.reason}`;
-        drops ??= new Map();
-        const d = drops.get(k) ?? { direction: dir, where: drop.where, reason: drop.reason, count: 0 };
-        d.count++;
-        drops.set(k, d);
-      }
-      if (j.lastTs >= lastTs) {
-        lastTs = j.lastTs;
-        lastEnd = drop ? 'drop' : 'other';
-      }
-    }
-    const forward = this.path(f, journeys, 'forward', branches);
-    const reply = this.path(f, journeys, 'reply', branches);
-    const clock = journeys[0]?.clock ?? 'local';
-    let client = '';
-    let server = '';
-    if (forward?.packet) {
-      client = forward.packet.src;
-      server = forward.packet.dst;
-    } else if (reply?.packet) {
-      client = reply.packet.dst;
-      server = reply.packet.src;
-    }
-    const state: FlowState = f.evicted
-      ? 'evicted'
-      : f.reset
-        ? 'reset'
-        : f.fins >= 2 && closedBothWays(journeys, true)
-          ? 'closed'
-          : lastEnd === 'drop'
-            ? 'dropped'
-            : idleState;
-    return {
-      type: 'flow',
-      id: 0,
-      proto: (forward ?? reply)?.packet.proto ?? '?',
-      client,
-      server,
-      state,
-      start: isoTime(this.o.wallClock(clock, f.firstTs) / 1e6),
-      first_ns: f.firstTs,
-      last_ns: f.lastTs,
-      duration_ns: f.lastTs - f.firstTs,
-      packets,
-      bytes,
-      forward,
-      reply,
-      drops: drops ? [...drops.values()] : [],
-      tuples: tuples.map(tupleText),
-    };
-  }
-
-  /** Of a packet and its clones, the copy that went furthest (delivered, left the node,
-   * still going, dropped), with its hops from the packet's first: the parent's up to the
-   * moment of the copy, then the copy's own. */
-  private bestBranch(root: Journey, journeys: Journey[], branches: Branches): { journey: Journey; built: BuiltPath } {
-    const cached = branches.get(root);
-    if (cached) return cached;
-    const rank: Record<BuiltPath['end'], number> = { delivered: 3, left: 2, open: 1, dropped: 0 };
-    const copies = [root];
-    for (const x of journeys) if (x.parent && copies.includes(x.parent)) copies.push(x);
-    let best: { journey: Journey; built: BuiltPath } | undefined;
-    for (const c of copies) {
-      const built = buildHops(c.records(), root.dir ?? 'forward', this.o.namer);
-      if (!best || rank[built.end] > rank[best.built.end]) best = { journey: c, built };
-    }
-    const chosen = best!;
-    let hops = chosen.built.hops;
-    for (let x = chosen.journey; x.parent; x = x.parent) {
-      const parentHops = buildHops(x.parent.records(), root.dir ?? 'forward', this.o.namer).hops.filter((h) => h.t_ns < x.firstTs);
-      const last = parentHops[parentHops.length - 1];
-      if (last && hops[0]) hops[0] = { ...hops[0], latency_ns: hops[0].t_ns - last.t_ns };
-      hops = [...parentHops, ...hops];
-    }
-    const out = chosen.journey.parent ? { journey: chosen.journey, built: { hops, end: chosen.built.end, drop: chosen.built.drop } } : chosen;
-    branches.set(root, out);
-    return out;
-  }
-
-  /** the path of the first packet of a direction, continued across a VXLAN tunnel into the
-   * other node's journey of the same datagram when the two are different skbs */
-  private path(f: Flow, journeys: Journey[], dir: Direction, branches: Branches): Path | null {
-    const j = journeys.find((x) => !x.parent && (x.dir ?? 'forward') === dir);
-    if (!j) return null;
-    const recs = j.records();
-    let first = 0;
-    while (first < recs.length && recs.batches[first].viewOff(recs.index[first]) < 0) first++;
-    if (first === recs.length) return null;
-    const fb = recs.batches[first];
-    const fi = recs.index[first];
-    const view = fb.view(fi)!;
-    const branch = this.bestBranch(j, journeys, branches);
-    let built: BuiltPath = branch.built;
-    // the branch's own hops, copied only when a tunnel continues them
-    let hops = built.hops;
-    let cur = branch.journey;
-    // the journeys the path went through, once it crosses a tunnel
-    let used: Set<Journey> | undefined;
-    for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
-      const key = lastTunnelKey(cur.records());
-      if (!key) break;
-      const seen = (used ??= new Set<Journey>([j, cur]));
-      /** where the crossing is among next's records (found once: each record's key is printed) */
-      let at = -1;
-      const next = journeys.find((x) => !seen.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && (at = findTunnelKey(x.records(), key)) >= 0);
-      if (!next) break;
-      seen.add(next);
-      built = buildHops(next.records(), dir, this.o.namer, at);
-      const firstNext = built.hops[0];
-      const last = hops[hops.length - 1];
-      if (firstNext && last) firstNext.latency_ns = next.clock === cur.clock ? firstNext.t_ns - last.t_ns : null;
-      hops = [...hops, ...built.hops];
-      cur = next;
-    }
-    const sameClock = cur.clock === j.clock;
-    return {
-      packet: hopHeaders(view, fb.mark(fi)),
-      hops,
-      end: built.end,
-      total_ns: hops.length && sameClock ? hops[hops.length - 1].t_ns - hops[0].t_ns : null,
-      clones: clonesOf(j, journeys),
-    };
-  }
-}
-
-/** how many copies of j there are (clones, and clones of clones are counted with theirs) */
-function clonesOf(j: Journey, journeys: Journey[]): number {
-  let n = 0;
-  for (const x of journeys) if (x.parent === j) n++;
-  return n;
-}
-
-/** the last time isoTime printed, and its text: flows a replay reports one after another
- * mostly start in the same millisecond, and printing a date costs a microsecond */
-let isoMs = NaN;
-let isoText = '';
-
-/** a wall-clock time in ms, printed as Date.toISOString() does */
-function isoTime(ms: number): string {
-  const whole = Math.trunc(ms);
-  if (whole !== isoMs) {
-    isoText = new Date(whole).toISOString();
-    isoMs = whole;
-  }
-  return isoText;
-}
-
-/** the tunnel crossing of the last encapsulated record, which the other node's journey of
- * the datagram starts from */
-function lastTunnelKey(recs: RecordList): string | undefined {
-  for (let k = recs.length - 1; k >= 0; k--) if (recs.batches[k].vni(recs.index[k]) >= 0) return vxlanKey(recs.batches[k], recs.index[k]);
-  return undefined;
-}
-
-/** where a record of this tunnel crossing is, or -1 */
-function findTunnelKey(recs: RecordList, key: string): number {
-  for (let k = 0; k < recs.length; k++) if (vxlanKey(recs.batches[k], recs.index[k]) === key) return k;
-  return -1;
 }
