@@ -28,12 +28,16 @@ export interface FlowOutputOptions {
   /** a replay: a pipe's writes block while the reader lags, and fail at once when it is
    * gone (see blockOnFullPipe and writeNow) */
   blocking?: boolean;
+  /** blocking: the descriptor written to (1, standard output, unless a test says) */
+  fd?: number;
+  /** where a failed write is told (standard error, unless a thread tells it itself) */
+  warn?: (text: string) => void;
 }
 
 /** Node makes a stdout pipe non-blocking, where a write the reader cannot take yet fails
  * with EAGAIN. A replay's writes (writeNow) wait in the kernel instead: it goes at its
  * reader's pace, and a write fails there and then when the reader has left. */
-function blockOnFullPipe(): void {
+export function blockOnFullPipe(): void {
   const handle = (process.stdout as unknown as { _handle?: { setBlocking?: (on: boolean) => number } })._handle;
   handle?.setBlocking?.(true);
 }
@@ -132,7 +136,7 @@ export class FlowOutput {
     if (!this.listening) {
       process.stdout.on('error', this.onError);
       this.listening = true;
-      if (this.o.blocking) blockOnFullPipe();
+      if (this.o.blocking && (this.o.fd ?? 1) === 1) blockOnFullPipe();
     }
     if (this.o.blocking) {
       this.writeNow(text);
@@ -154,7 +158,7 @@ export class FlowOutput {
     const bytes = Buffer.from(text);
     for (let off = 0; off < bytes.byteLength; ) {
       try {
-        off += writeSync(1, bytes, off);
+        off += writeSync(this.o.fd ?? 1, bytes, off);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         // a descriptor shared with a process that made it non-blocking: wait for room
@@ -170,7 +174,9 @@ export class FlowOutput {
     if (this.broken) return;
     this.broken = true;
     if (err.code !== 'EPIPE') {
-      process.stderr.write(`mesh-trace: the flows could not be written to standard output (${err.code ?? err.message}); check where it goes (a full disk, a closed terminal).\n`);
+      const text = `mesh-trace: the flows could not be written to standard output (${err.code ?? err.message}); check where it goes (a full disk, a closed terminal).\n`;
+      if (this.o.warn) this.o.warn(text);
+      else process.stderr.write(text);
       this.exitCode = process.exitCode = ExitCode.IO_ERR;
     }
     this.close(true);

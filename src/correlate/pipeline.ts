@@ -8,9 +8,22 @@ import { createResolver, type Resolver } from '../topology/resolver.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { Correlator, type CorrelatorCounters } from './correlator.js';
 import { flowFilter, type FlowFilterSpec } from './flow-filter.js';
-import type { FlowRecord } from './model.js';
+import type { FlowRecord, FlowState } from './model.js';
+import type { FinishedFlow } from './flow-record.js';
 import { resolverNamer, type Namer } from './namer.js';
 import { MeshTraceError } from '../errors.js';
+
+/** where a replay's finished flows become records, instead of here (cli/record-thread.ts):
+ * it names them from the same snapshots, in the same order */
+export interface RecordHandOff {
+  topology(snap: TopologySnapshot): void;
+  flow(f: FinishedFlow, idleState: FlowState): void;
+  /** a tick (or the end) has handed on every flow it had */
+  settled(): void;
+  /** flows reported there, and left out by --container/--service/--netns */
+  readonly reported: number;
+  readonly filtered: number;
+}
 
 export interface PipelineOptions {
   /** --container, --service, --netns: resolved against the first topology snapshot */
@@ -29,6 +42,8 @@ export interface PipelineOptions {
   onFlows: (flows: FlowRecord[]) => void;
   /** a tick (or the end) has handed on every record it had: a time to write out */
   onSettled?: () => void;
+  /** finished flows become records there, not here (onFlows is then never called) */
+  records?: RecordHandOff;
 }
 
 export class FlowPipeline {
@@ -38,11 +53,13 @@ export class FlowPipeline {
   private readonly correlator: Correlator;
 
   constructor(private readonly o: PipelineOptions) {
-    const wantsFlows = !!(o.flows && (o.flows.container || o.flows.service || o.flows.netns?.length));
+    const wantsFlows = !o.records && !!(o.flows && (o.flows.container || o.flows.service || o.flows.netns?.length));
+    const records = o.records;
     this.correlator = new Correlator({
       namer: o.namer ?? resolverNamer(() => this.resolver, o.dropReason, o.onUnknownDevice),
       wallClock: o.wallClock,
       accept: wantsFlows ? (f) => this.accepts(f) : undefined,
+      handOff: records ? (f, idle) => records.flow(f, idle) : undefined,
       ...(o.flowTimeoutNs !== undefined ? { flowTimeoutNs: o.flowTimeoutNs } : {}),
     });
   }
@@ -52,6 +69,7 @@ export class FlowPipeline {
     this.snapshot = snap;
     this.resolver = createResolver(snap);
     if (!this.accept && this.o.flows) this.accept = flowFilter(this.o.flows, snap);
+    this.o.records?.topology(snap);
   }
 
   batch(b: EventBatch, clock = 'local'): void {
@@ -63,19 +81,30 @@ export class FlowPipeline {
   /** the source's clock reached nowNs: flows that are done are reported */
   tick(nowNs: number): void {
     this.correlator.advance(nowNs, this.sink);
-    this.o.onSettled?.();
+    this.settled();
   }
 
   /** the source ended: every flow still open is reported */
   finish(): void {
     this.correlator.flush(this.sink);
+    this.settled();
+  }
+
+  private settled(): void {
+    this.o.records?.settled();
     this.o.onSettled?.();
   }
 
   /** eventsFiltered: left out by a replay's filter; filterForgot: skbs and connections
    * it stopped following to stay bounded (later events of theirs may be left out too) */
   counters(): CorrelatorCounters & { eventsFiltered: number; filterForgot: number } {
-    return { ...this.correlator.counters(), eventsFiltered: this.o.events?.filtered ?? 0, filterForgot: this.o.events?.forgotten ?? 0 };
+    const c = this.correlator.counters();
+    const r = this.o.records;
+    if (r) {
+      c.flowsReported = r.reported;
+      c.flowsFiltered = r.filtered;
+    }
+    return { ...c, eventsFiltered: this.o.events?.filtered ?? 0, filterForgot: this.o.events?.forgotten ?? 0 };
   }
 
   hasTopology(): boolean {

@@ -405,6 +405,11 @@ export class EventBatch {
     dst.set(this.bytes.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
   }
 
+  /** copies records from to end (not included) into dst at byte offset `at` */
+  copyRecords(from: number, end: number, dst: Uint8Array, at: number): void {
+    dst.set(this.bytes.subarray(from * RECORD_SIZE, end * RECORD_SIZE), at);
+  }
+
   /** the raw bytes of record i (a view, not a copy): for recordings */
   record(i: number): Uint8Array {
     return this.bytes.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE);

@@ -12,6 +12,7 @@ import { positiveNumber } from '../capture-options.js';
 import { addFlowFilterOptions } from '../flow-options.js';
 import { FlowOutput, flowSummary } from '../flow-output.js';
 import { Progress } from '../progress.js';
+import { RecordThread, RECORD_THREAD_MIN_BYTES } from '../record-thread.js';
 import { action } from '../run-action.js';
 import { style, useColor } from '../style.js';
 import { encodeFilter, type FilterSpec } from '../../events/filter.js';
@@ -98,34 +99,60 @@ export interface Common {
   onBatch?: (b: EventBatch) => void;
 }
 
+/** Whether a recording's flow records are built and printed on a thread of their own
+ * (record-thread.ts): for a large one whose records go to a file or a pipe. Not for a
+ * terminal, where the printed flows and the progress line take turns on one screen; not
+ * for export, whose sink wants the records here; and not with --count, which is over
+ * after a few flows, and whose summary counts the events read until the last one (a
+ * thread would be told it is over only later). */
+function onRecordThread(o: Common, size: number, minBytes: number): boolean {
+  return !o.sink && !o.onBatch && o.count === undefined && size >= minBytes && !process.stdout.isTTY;
+}
+
 /** returns the exit code standard output failing calls for, if it did */
-export function replayRecording(file: string, o: Common, wantsTopology: boolean): number | undefined {
+export function replayRecording(file: string, o: Common, wantsTopology: boolean, threadMinBytes = RECORD_THREAD_MIN_BYTES): number | undefined {
   const reader = new CaptureReader(file);
+  let thread: RecordThread | undefined;
   try {
     const h = reader.header;
     const wall = (mono: number) => h.clock.wallNs + (mono - h.clock.monotonicNs);
-    const { pipeline, output, run, done } = replayRun(o, reader.size, wall, { dropReason: dropReasonsFrom(h.dropReasons ?? {}) });
+    if (onRecordThread(o, reader.size, threadMinBytes)) {
+      thread = RecordThread.start({ json: o.json, count: o.count, color: useColor(), fd: 1, clock: { wallNs: h.clock.wallNs, monotonicNs: h.clock.monotonicNs }, dropReasons: h.dropReasons ?? {}, flows: o.flows });
+    }
+    const { pipeline, output, run, done } = replayRun(o, reader.size, wall, { dropReason: dropReasonsFrom(h.dropReasons ?? {}) }, thread);
     const r = replayCapture(reader, pipeline, { ...run, onBatch: o.onBatch });
     done();
+    let printed = output.printed;
+    let exitCode = output.exitCode;
+    let failed: unknown;
+    if (thread) {
+      try {
+        ({ printed, exitCode } = thread.finish());
+      } catch (err) {
+        failed = err;
+      }
+    }
     const c = r.counters;
     const tail = `${c ? '' : ' (the recording holds no loss counters)'}; recorded on ${h.host} (${h.kernel}) by mesh-trace ${h.toolVersion}`;
-    process.stderr.write(flowSummary(output.printed, pipeline.counters(), c, tail));
+    process.stderr.write(flowSummary(printed, pipeline.counters(), c, tail));
+    if (failed) throw failed;
     if (r.damage) throw r.damage;
-    if (!r.end && !output.done) {
+    if (!r.end && !output.done && !thread?.done) {
       process.stderr.write(`mesh-trace: ${file} has no end frame: the recording was cut short (killed or crashed); everything it holds was replayed.\n`);
     }
     if (!pipeline.hasTopology() && wantsTopology) {
       throw new MeshTraceError('BAD_INPUT', `${file} holds no topology, so --container, --service and --netns cannot be resolved.`);
     }
-    return output.exitCode;
+    return exitCode;
   } finally {
+    thread?.close();
     reader.close();
   }
 }
 
 /** what every replay sets up: a progress line, the output (or the export's sink) and the
  * pipeline with the kernel filter again; done() wipes the progress line and ends output */
-function replayRun(o: Common, size: number, wall: (ns: number) => number, names: Pick<PipelineOptions, 'dropReason' | 'namer'>) {
+function replayRun(o: Common, size: number, wall: (ns: number) => number, names: Pick<PipelineOptions, 'dropReason' | 'namer'>, thread?: RecordThread) {
   const progress = new Progress(size, 'replay');
   const sink = o.sink;
   const output = new FlowOutput({
@@ -137,11 +164,20 @@ function replayRun(o: Common, size: number, wall: (ns: number) => number, names:
     blocking: true,
     ...(sink ? { print: false, sink: (f: FlowRecord) => sink(f, wall) } : {}),
   });
-  const pipeline = new FlowPipeline({ flows: o.flows, events: new ReplayFilter(o.spec), flowTimeoutNs: o.flowTimeoutNs, wallClock: (_c, ns) => wall(ns), ...names, onFlows: (f) => output.write(f), onSettled: () => output.flush() });
+  const pipeline = new FlowPipeline({
+    flows: o.flows,
+    events: new ReplayFilter(o.spec),
+    flowTimeoutNs: o.flowTimeoutNs,
+    wallClock: (_c, ns) => wall(ns),
+    ...names,
+    onFlows: (f) => output.write(f),
+    onSettled: () => output.flush(),
+    records: thread,
+  });
   return {
     pipeline,
     output,
-    run: { stop: () => output.done, progress: (p: number, e: number) => progress.update(p, e) },
+    run: { stop: () => output.done || !!thread?.done, progress: (p: number, e: number) => progress.update(p, e) },
     done: () => {
       progress.done();
       output.close();

@@ -1,0 +1,184 @@
+// Finished flows as bytes, for a thread that builds their records (cli/record-thread.ts):
+// each journey's numbers as doubles, its records copied in time order, its strings (tuple
+// keys, clock names) as a list. What FlowRecordBuilder reads of a flow, and nothing else;
+// read back, the journeys answer it as the correlator's did, so the records are the same.
+import { EventBatch } from '../events/decode.js';
+import { RECORD_SIZE } from '../events/layout.js';
+import { RecordList } from '../events/record-list.js';
+import type { FinishedFlow, RecordJourney } from './flow-record.js';
+import type { Direction } from './journey.js';
+import type { FlowState } from './model.js';
+
+/** a flow's numbers: firstTs, lastTs, flags, idle state, tuples (first string, count),
+ * journeys of the flow, journeys in all (with ancestors from other flows) */
+const FLOW_WORDS = 8;
+/** a journey's: parent (index in its flow's list, -1 none), clones, flags, firstIpLen,
+ * firstTs, lastTs, clock (string), tableKey, direction, first record, records */
+const JOURNEY_WORDS = 11;
+
+const STATES: FlowState[] = ['closed', 'reset', 'dropped', 'timeout', 'open', 'evicted'];
+const DIRS: (Direction | undefined)[] = [undefined, 'forward', 'reply'];
+
+/** a batch of finished flows, ready to post (its buffers transferred) */
+export interface WireFlows {
+  count: number;
+  numbers: Float64Array;
+  records: Uint8Array;
+  strings: string[];
+}
+
+/** Collects finished flows into one WireFlows. */
+export class WireWriter {
+  private numbers = new Float64Array(4096);
+  private n = 0;
+  private records = new Uint8Array(1 << 20);
+  private r = 0;
+  private strings: string[] = [];
+  count = 0;
+
+  add(f: FinishedFlow, idle: FlowState): void {
+    // a clone's parent in another flow is read for the hops before the copy: sent along,
+    // after the flow's own
+    const all = [...f.journeys];
+    for (let k = 0; k < all.length; k++) {
+      const p = all[k].parent;
+      if (p && !all.includes(p)) all.push(p);
+    }
+    this.room(FLOW_WORDS + all.length * JOURNEY_WORDS);
+    const w = this.numbers;
+    let at = this.n;
+    w[at++] = f.firstTs;
+    w[at++] = f.lastTs;
+    w[at++] = (f.evicted ? 1 : 0) | (f.reset ? 2 : 0) | (f.closed ? 4 : 0);
+    w[at++] = STATES.indexOf(idle);
+    w[at++] = this.strings.length;
+    w[at++] = f.tuples.length;
+    w[at++] = f.journeys.length;
+    w[at++] = all.length;
+    for (const t of f.tuples) this.strings.push(t);
+    for (const j of all) {
+      const recs = j.records();
+      w[at++] = j.parent ? all.indexOf(j.parent) : -1;
+      w[at++] = j.clones;
+      w[at++] = (j.sawDrop ? 1 : 0) | (j.sawTunnel ? 2 : 0);
+      w[at++] = j.firstIpLen;
+      w[at++] = j.firstTs;
+      w[at++] = j.lastTs;
+      w[at++] = this.strings.push(j.clock) - 1;
+      w[at++] = j.tableKey;
+      w[at++] = DIRS.indexOf(j.dir);
+      w[at++] = this.r / RECORD_SIZE;
+      w[at++] = recs.length;
+      this.copy(recs);
+    }
+    this.n = at;
+    this.count++;
+  }
+
+  /** what was added since the last take, to post with its buffers transferred (wireBuffers):
+   * the writer starts over in new ones */
+  take(): WireFlows {
+    const out: WireFlows = { count: this.count, numbers: this.numbers.subarray(0, this.n), records: this.records.subarray(0, this.r), strings: this.strings };
+    this.numbers = new Float64Array(this.numbers.length);
+    this.records = new Uint8Array(this.records.byteLength);
+    this.n = 0;
+    this.r = 0;
+    this.strings = [];
+    this.count = 0;
+    return out;
+  }
+
+  /** a list's records, copied a run of consecutive ones at a time */
+  private copy(recs: RecordList): void {
+    this.roomForRecords(recs.length * RECORD_SIZE);
+    for (let k = 0; k < recs.length; ) {
+      const b = recs.batches[k];
+      const from = recs.index[k];
+      let end = k + 1;
+      while (end < recs.length && recs.batches[end] === b && recs.index[end] === from + (end - k)) end++;
+      b.copyRecords(from, from + (end - k), this.records, this.r);
+      this.r += (end - k) * RECORD_SIZE;
+      k = end;
+    }
+  }
+
+  private room(words: number): void {
+    if (this.n + words <= this.numbers.length) return;
+    const grown = new Float64Array(Math.max(2 * this.numbers.length, this.n + words));
+    grown.set(this.numbers.subarray(0, this.n));
+    this.numbers = grown;
+  }
+
+  private roomForRecords(bytes: number): void {
+    if (this.r + bytes <= this.records.byteLength) return;
+    const grown = new Uint8Array(Math.max(2 * this.records.byteLength, this.r + bytes));
+    grown.set(this.records.subarray(0, this.r));
+    this.records = grown;
+  }
+}
+
+/** the buffers to transfer with a WireFlows */
+export function wireBuffers(m: WireFlows): ArrayBuffer[] {
+  return [m.numbers.buffer as ArrayBuffer, m.records.buffer as ArrayBuffer];
+}
+
+/** a journey read back: the numbers FlowRecordBuilder reads, and its records */
+class WireJourney implements RecordJourney {
+  parent?: WireJourney;
+  constructor(
+    readonly clones: number,
+    readonly sawDrop: boolean,
+    readonly sawTunnel: boolean,
+    readonly firstIpLen: number,
+    readonly firstTs: number,
+    readonly lastTs: number,
+    readonly clock: string,
+    readonly tableKey: number,
+    readonly dir: Direction | undefined,
+    private readonly list: RecordList,
+  ) {}
+
+  records(): RecordList {
+    return this.list;
+  }
+}
+
+/** The flows of a WireFlows, in the order they were added. */
+export function* readWire(m: WireFlows): IterableIterator<{ flow: FinishedFlow; idle: FlowState }> {
+  const w = m.numbers;
+  const batch = new EventBatch(m.records, m.records.byteLength / RECORD_SIZE);
+  let at = 0;
+  for (let n = 0; n < m.count; n++) {
+    const firstTs = w[at++];
+    const lastTs = w[at++];
+    const flags = w[at++];
+    const idle = STATES[w[at++]];
+    const tupleAt = w[at++];
+    const tuples = m.strings.slice(tupleAt, tupleAt + w[at++]);
+    const own = w[at++];
+    const total = w[at++];
+    const all: WireJourney[] = [];
+    const parents: number[] = [];
+    for (let k = 0; k < total; k++) {
+      parents.push(w[at++]);
+      const clones = w[at++];
+      const jf = w[at++];
+      const firstIpLen = w[at++];
+      const jFirst = w[at++];
+      const jLast = w[at++];
+      const clock = m.strings[w[at++]];
+      const tableKey = w[at++];
+      const dir = DIRS[w[at++]];
+      const from = w[at++];
+      const count = w[at++];
+      const list = new RecordList(count);
+      for (let i = from; i < from + count; i++) list.push(batch, i);
+      all.push(new WireJourney(clones, (jf & 1) !== 0, (jf & 2) !== 0, firstIpLen, jFirst, jLast, clock, tableKey, dir, list));
+    }
+    for (let k = 0; k < total; k++) if (parents[k] >= 0) all[k].parent = all[parents[k]];
+    yield {
+      flow: { firstTs, lastTs, evicted: (flags & 1) !== 0, reset: (flags & 2) !== 0, closed: (flags & 4) !== 0, journeys: all.slice(0, own), tuples },
+      idle,
+    };
+  }
+}
