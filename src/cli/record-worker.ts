@@ -6,11 +6,11 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 import { FlowRecordBuilder } from '../correlate/flow-record.js';
-import { flowFilter } from '../correlate/flow-filter.js';
+import { flowFilter, noTopologyForFilters } from '../correlate/flow-filter.js';
 import type { FlowRecord } from '../correlate/model.js';
 import { resolverNamer } from '../correlate/namer.js';
 import { readWire, type WireFlows } from '../correlate/record-wire.js';
-import { MeshTraceError } from '../errors.js';
+import type { MeshTraceError } from '../errors.js';
 import { dropReasonsFrom } from '../probe/btf-enum.js';
 import { createResolver, type Resolver } from '../topology/resolver.js';
 import type { TopologySnapshot } from '../topology/model.js';
@@ -53,9 +53,7 @@ function flows(m: WireFlows): void {
     const rec = builder.build(flow, idle);
     if (wantsFlows) {
       if (!accept) {
-        throw new MeshTraceError('BAD_INPUT', 'There is no topology to resolve --container, --service or --netns against.', {
-          hint: 'Leave those filters out, or give a capture recorded by mesh-trace (it carries the topology).',
-        });
+        throw noTopologyForFilters();
       }
       if (!accept(rec)) {
         filtered++;

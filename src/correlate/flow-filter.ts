@@ -32,6 +32,13 @@ function containerMatches(ns: Netns, name: string): boolean {
   return c.name === name || c.task === name || (name.length >= 4 && !!c.id?.startsWith(name)) || ns.display === name;
 }
 
+/** the flow filters were given, and the source has no topology to resolve them against */
+export function noTopologyForFilters(): MeshTraceError {
+  return new MeshTraceError('BAD_INPUT', 'There is no topology to resolve --container, --service or --netns against.', {
+    hint: 'Leave those filters out, or give a capture recorded by mesh-trace (it carries the topology).',
+  });
+}
+
 export function wantedFor(spec: FlowFilterSpec, snap: TopologySnapshot): Wanted | undefined {
   if (!spec.container && !spec.service && !spec.netns?.length) return undefined;
   const w: Wanted = { inodes: new Set(), addrs: new Set(), ports: new Set() };

@@ -7,11 +7,10 @@ import type { ReplayFilter } from '../events/replay-filter.js';
 import { createResolver, type Resolver } from '../topology/resolver.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { Correlator, type CorrelatorCounters } from './correlator.js';
-import { flowFilter, type FlowFilterSpec } from './flow-filter.js';
+import { flowFilter, noTopologyForFilters, type FlowFilterSpec } from './flow-filter.js';
 import type { FlowRecord, FlowState } from './model.js';
 import type { FinishedFlow } from './flow-record.js';
 import { resolverNamer, type Namer } from './namer.js';
-import { MeshTraceError } from '../errors.js';
 
 /** where a replay's finished flows become records, instead of here (cli/record-thread.ts):
  * it names them from the same snapshots, in the same order */
@@ -113,9 +112,7 @@ export class FlowPipeline {
 
   private accepts(f: FlowRecord): boolean {
     if (!this.accept) {
-      throw new MeshTraceError('BAD_INPUT', 'There is no topology to resolve --container, --service or --netns against.', {
-        hint: 'Leave those filters out, or give a capture recorded by mesh-trace (it carries the topology).',
-      });
+      throw noTopologyForFilters();
     }
     return this.accept(f);
   }
