@@ -34,7 +34,6 @@ const MAX_AHEAD = 2048;
 
 export interface RecordWorkerSetup {
   json?: boolean;
-  count?: number;
   color: boolean;
   /** false: build and count the records, print nothing (the benchmark) */
   print?: boolean;

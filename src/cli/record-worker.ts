@@ -6,8 +6,7 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 import { FlowRecordBuilder } from '../correlate/flow-record.js';
-import { flowFilter, noTopologyForFilters } from '../correlate/flow-filter.js';
-import type { FlowRecord } from '../correlate/model.js';
+import { FlowGate } from '../correlate/flow-filter.js';
 import { resolverNamer } from '../correlate/namer.js';
 import { readWire, type WireFlows } from '../correlate/record-wire.js';
 import type { MeshTraceError } from '../errors.js';
@@ -24,12 +23,10 @@ const state = new Int32Array(setup.shared);
 const wall = (mono: number): number => setup.clock.wallNs + (mono - setup.clock.monotonicNs);
 
 let resolver: Resolver | undefined;
-let accept: ((f: FlowRecord) => boolean) | undefined;
-const wantsFlows = !!(setup.flows.container || setup.flows.service || setup.flows.netns?.length);
+const gate = new FlowGate(setup.flows);
 const builder = new FlowRecordBuilder({ namer: resolverNamer(() => resolver, dropReasonsFrom(setup.dropReasons)), wallClock: (_c, ns) => wall(ns) });
 const output = new FlowOutput({
   json: setup.json,
-  count: setup.count,
   style: style(setup.color),
   clock: wall,
   blocking: true,
@@ -44,21 +41,16 @@ let failed = false;
 
 function topology(snap: TopologySnapshot): void {
   resolver = createResolver(snap);
-  if (!accept && wantsFlows) accept = flowFilter(setup.flows, snap);
+  gate.topology(snap);
 }
 
 function flows(m: WireFlows): void {
   for (const { flow, idle } of readWire(m)) {
     if (output.done) break;
     const rec = builder.build(flow, idle);
-    if (wantsFlows) {
-      if (!accept) {
-        throw noTopologyForFilters();
-      }
-      if (!accept(rec)) {
-        filtered++;
-        continue;
-      }
+    if (!gate.accepts(rec)) {
+      filtered++;
+      continue;
     }
     rec.id = nextId++;
     reported++;

@@ -363,15 +363,12 @@ export class Correlator {
       const { journeys, tuples } = f.directed ?? this.direct(f);
       f.directed = undefined;
       const finished: FinishedFlow = { firstTs: f.firstTs, lastTs: f.lastTs, evicted: f.evicted, reset: f.reset, closed: f.fins >= 2 && closedBothWays(journeys, true), journeys, tuples };
-      if (this.o.handOff) {
-        this.o.handOff(finished, idleState);
-        for (const j of f.journeys) j.release();
-        continue;
-      }
-      const rec = this.builder.build(finished, idleState);
+      // built here, or handed over (its records are read before handOff returns)
+      const rec = this.o.handOff ? this.o.handOff(finished, idleState) : this.builder.build(finished, idleState);
       // its events, decoded for the record, would otherwise live as long as the whole
       // tick's flows do and be copied by every young-generation collection meanwhile
       for (const j of f.journeys) j.release();
+      if (!rec) continue;
       if (this.o.accept && !this.o.accept(rec)) {
         this.filtered++;
         continue;

@@ -32,13 +32,6 @@ function containerMatches(ns: Netns, name: string): boolean {
   return c.name === name || c.task === name || (name.length >= 4 && !!c.id?.startsWith(name)) || ns.display === name;
 }
 
-/** the flow filters were given, and the source has no topology to resolve them against */
-export function noTopologyForFilters(): MeshTraceError {
-  return new MeshTraceError('BAD_INPUT', 'There is no topology to resolve --container, --service or --netns against.', {
-    hint: 'Leave those filters out, or give a capture recorded by mesh-trace (it carries the topology).',
-  });
-}
-
 export function wantedFor(spec: FlowFilterSpec, snap: TopologySnapshot): Wanted | undefined {
   if (!spec.container && !spec.service && !spec.netns?.length) return undefined;
   const w: Wanted = { inodes: new Set(), addrs: new Set(), ports: new Set() };
@@ -88,4 +81,33 @@ export function flowFilter(spec: FlowFilterSpec, snap: TopologySnapshot): ((f: F
     }
     return false;
   };
+}
+
+/** --container, --service and --netns over built records, resolved against the first
+ * topology snapshot a source gives: where records are built (the replay's thread, or a
+ * record thread) each holds one */
+export class FlowGate {
+  /** whether any of the filters was given */
+  readonly wanted: boolean;
+  private accept: ((f: FlowRecord) => boolean) | undefined;
+
+  constructor(private readonly spec: FlowFilterSpec = {}) {
+    this.wanted = !!(spec.container || spec.service || spec.netns?.length);
+  }
+
+  /** a snapshot came: the first one resolves the filters (a name it lacks throws) */
+  topology(snap: TopologySnapshot): void {
+    if (!this.accept && this.wanted) this.accept = flowFilter(this.spec, snap);
+  }
+
+  /** whether a record passes; throws when filters were given and no snapshot came */
+  accepts(f: FlowRecord): boolean {
+    if (!this.wanted) return true;
+    if (!this.accept) {
+      throw new MeshTraceError('BAD_INPUT', 'There is no topology to resolve --container, --service or --netns against.', {
+        hint: 'Leave those filters out, or give a capture recorded by mesh-trace (it carries the topology).',
+      });
+    }
+    return this.accept(f);
+  }
 }

@@ -136,7 +136,7 @@ export class Journey {
 
   /** Records from to end (not included) of b are this journey's, and they repeat the one
    * add() took last (EventBatch.repeats: the same packet, no free among them), in time order
-   * from fromTs to endTs: all add() would note of each is the time, and whether it is kept.
+   * from fromTs to lastTs: all add() would note of each is the time, and whether it is kept.
    * Returns how many were past maxEvents. */
   addRun(b: EventBatch, from: number, end: number, maxEvents: number, fromTs: number, lastTs: number): number {
     if (fromTs < this.lastTs) this.sorted = false;

@@ -7,7 +7,7 @@ import type { ReplayFilter } from '../events/replay-filter.js';
 import { createResolver, type Resolver } from '../topology/resolver.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { Correlator, type CorrelatorCounters } from './correlator.js';
-import { flowFilter, noTopologyForFilters, type FlowFilterSpec } from './flow-filter.js';
+import { FlowGate, type FlowFilterSpec } from './flow-filter.js';
 import type { FlowRecord, FlowState } from './model.js';
 import type { FinishedFlow } from './flow-record.js';
 import { resolverNamer, type Namer } from './namer.js';
@@ -48,16 +48,18 @@ export interface PipelineOptions {
 export class FlowPipeline {
   private resolver: Resolver | undefined;
   private snapshot: TopologySnapshot | undefined;
-  private accept: ((f: FlowRecord) => boolean) | undefined;
+  /** --container/--service/--netns: resolved here even when records are built elsewhere,
+   * so a name the topology lacks fails the replay the same way */
+  private readonly gate: FlowGate;
   private readonly correlator: Correlator;
 
   constructor(private readonly o: PipelineOptions) {
-    const wantsFlows = !o.records && !!(o.flows && (o.flows.container || o.flows.service || o.flows.netns?.length));
+    const gate = (this.gate = new FlowGate(o.flows));
     const records = o.records;
     this.correlator = new Correlator({
       namer: o.namer ?? resolverNamer(() => this.resolver, o.dropReason, o.onUnknownDevice),
       wallClock: o.wallClock,
-      accept: wantsFlows ? (f) => this.accepts(f) : undefined,
+      accept: gate.wanted && !records ? (f) => gate.accepts(f) : undefined,
       handOff: records ? (f, idle) => records.flow(f, idle) : undefined,
       ...(o.flowTimeoutNs !== undefined ? { flowTimeoutNs: o.flowTimeoutNs } : {}),
     });
@@ -67,7 +69,7 @@ export class FlowPipeline {
   topology(snap: TopologySnapshot): void {
     this.snapshot = snap;
     this.resolver = createResolver(snap);
-    if (!this.accept && this.o.flows) this.accept = flowFilter(this.o.flows, snap);
+    this.gate.topology(snap);
     this.o.records?.topology(snap);
   }
 
@@ -108,13 +110,6 @@ export class FlowPipeline {
 
   hasTopology(): boolean {
     return this.snapshot !== undefined;
-  }
-
-  private accepts(f: FlowRecord): boolean {
-    if (!this.accept) {
-      throw noTopologyForFilters();
-    }
-    return this.accept(f);
   }
 
   /** Each record goes out as soon as it is built, so that nothing here keeps it: records

@@ -117,7 +117,7 @@ export function replayRecording(file: string, o: Common, wantsTopology: boolean,
     const h = reader.header;
     const wall = (mono: number) => h.clock.wallNs + (mono - h.clock.monotonicNs);
     if (onRecordThread(o, reader.size, threadMinBytes)) {
-      thread = RecordThread.start({ json: o.json, count: o.count, color: useColor(), fd: 1, clock: { wallNs: h.clock.wallNs, monotonicNs: h.clock.monotonicNs }, dropReasons: h.dropReasons ?? {}, flows: o.flows });
+      thread = RecordThread.start({ json: o.json, color: useColor(), fd: 1, clock: { wallNs: h.clock.wallNs, monotonicNs: h.clock.monotonicNs }, dropReasons: h.dropReasons ?? {}, flows: o.flows });
     }
     const { pipeline, output, run, done } = replayRun(o, reader.size, wall, { dropReason: dropReasonsFrom(h.dropReasons ?? {}) }, thread);
     const r = replayCapture(reader, pipeline, { ...run, onBatch: o.onBatch });
