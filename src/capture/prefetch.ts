@@ -4,10 +4,12 @@
 // when the thread has not caught up. The thread only ever speeds things up: when it
 // stops (the end, damage, a frame it cannot read, a thread that never started) the reader
 // goes on from where the last run ended with its own reads, and reports what it finds
-// exactly as it does without one.
+// exactly as it does without one. A thread that dies without its stop (thread-life.ts)
+// is taken as one that stopped.
 import { existsSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type Worker, type MessagePort } from 'node:worker_threads';
+import { LIFE_WORDS, startWatched, threadGone } from '../threads/thread-life.js';
 
 /** below this, the thread's start-up (tens of ms) costs more than it saves */
 export const PREFETCH_MIN_BYTES = 16 << 20;
@@ -24,6 +26,8 @@ export interface PrefetchOptions {
   /** the bytes past the header from which a thread reads ahead (tests set it low) */
   minBytes?: number;
   chunkBytes?: number;
+  /** the thread's compiled file (tests: one that dies) */
+  workerFile?: string;
 }
 
 /** slots of the shared counters */
@@ -74,15 +78,15 @@ export class Prefetcher {
    * where it would not pay (a small file) or cannot run */
   static start(path: string, fd: number, from: number, size: number, o: PrefetchOptions = {}): Prefetcher | undefined {
     if (size - from < (o.minBytes ?? PREFETCH_MIN_BYTES)) return undefined;
-    const file = fileURLToPath(WORKER);
+    const file = o.workerFile ?? fileURLToPath(WORKER);
     if (!existsSync(file)) return undefined;
     const st = fstatSync(fd);
-    const shared = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+    const shared = new SharedArrayBuffer((3 + LIFE_WORDS) * Int32Array.BYTES_PER_ELEMENT);
     const { port1, port2 } = new MessageChannel();
     const setup: PrefetchSetup = { path, dev: st.dev, ino: st.ino, from, size, chunk: o.chunkBytes ?? CHUNK_BYTES, ahead: AHEAD, shared, port: port2 };
     let worker: Worker;
     try {
-      worker = new Worker(file, { workerData: setup, transferList: [port2] });
+      worker = startWatched(file, setup, [port2]);
     } catch {
       port1.close();
       return undefined;
@@ -98,8 +102,14 @@ export class Prefetcher {
   next(): Prefetched | undefined {
     while (!this.stopped) {
       const seen = Atomics.load(this.state, SEQ);
+      // asked before looking: what it sent before it ended is then in the port
+      const gone = threadGone(this.state);
       const got = receiveMessageOnPort(this.port);
       if (!got) {
+        if (gone) {
+          this.close();
+          continue;
+        }
         const r = Atomics.wait(this.state, SEQ, seen, this.started ? 1000 : START_MS);
         if (r === 'timed-out' && !this.started) this.close();
         continue;

@@ -3,8 +3,9 @@
 // (record-wire.ts); the other builds, filters, numbers and prints the records. Building a
 // record costs as much as correlating its events, so the two halves run side by side.
 // The output is the same as one thread's: the same flows in the same order, named from the
-// same snapshots (sent in order between them), printed by the same FlowOutput.
-import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+// same snapshots (sent in order between them), printed by the same FlowOutput. A thread
+// that dies without a word (thread-life.ts) stops the replay with an error, not a wait.
+import { type Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FinishedFlow } from '../correlate/flow-record.js';
@@ -15,6 +16,7 @@ import { WireWriter, wireBuffers } from '../correlate/record-wire.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { MeshTraceError, type ErrorCode } from '../errors.js';
 import { blockOnFullPipe } from './flow-output.js';
+import { LIFE_WORDS, startWatched, threadGone } from '../threads/thread-life.js';
 
 /** shared words: flows the thread has taken, output is done (--count, a closed pipe, an
  * error), the thread has said its last */
@@ -58,6 +60,8 @@ export class RecordThread implements RecordHandOff {
   private readonly writer = new WireWriter();
   private sent = 0;
   private result: { printed: number; reported: number; filtered: number; exitCode?: number } | undefined;
+  /** the thread ended without saying it was done */
+  private lost = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -65,15 +69,15 @@ export class RecordThread implements RecordHandOff {
     private readonly state: Int32Array,
   ) {}
 
-  /** the thread, or undefined when it cannot run (no compiled thread to start) */
-  static start(setup: Omit<RecordWorkerSetup, 'shared' | 'port'>): RecordThread | undefined {
-    const file = fileURLToPath(WORKER);
+  /** the thread, or undefined when it cannot run (no compiled thread to start); `file`:
+   * the thread's compiled file (tests: one that dies) */
+  static start(setup: Omit<RecordWorkerSetup, 'shared' | 'port'>, file = fileURLToPath(WORKER)): RecordThread | undefined {
     if (!existsSync(file)) return undefined;
-    const shared = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+    const shared = new SharedArrayBuffer((3 + LIFE_WORDS) * Int32Array.BYTES_PER_ELEMENT);
     const { port1, port2 } = new MessageChannel();
     let worker: Worker;
     try {
-      worker = new Worker(file, { workerData: { ...setup, shared, port: port2 }, transferList: [port2] });
+      worker = startWatched(file, { ...setup, shared, port: port2 }, [port2]);
     } catch {
       port1.close();
       return undefined;
@@ -102,7 +106,7 @@ export class RecordThread implements RecordHandOff {
   /** nothing more will be printed (--count reached, standard output gone, an error): the
    * replay stops reading */
   get done(): boolean {
-    return Atomics.load(this.state, STOP) === 1;
+    return this.lost || Atomics.load(this.state, STOP) === 1;
   }
 
   get reported(): number {
@@ -118,10 +122,15 @@ export class RecordThread implements RecordHandOff {
   finish(): { printed: number; exitCode?: number } {
     this.send();
     this.port.postMessage({ kind: 'end' });
-    while (Atomics.load(this.state, FINISHED) === 0) Atomics.wait(this.state, DONE, Atomics.load(this.state, DONE), 1000);
+    for (;;) {
+      // asked before looking: its last word, if it said one, is then in the port
+      const gone = threadGone(this.state);
+      if (gone || Atomics.load(this.state, FINISHED) !== 0) break;
+      Atomics.wait(this.state, DONE, Atomics.load(this.state, DONE), 1000);
+    }
     const got = receiveMessageOnPort(this.port)?.message as RecordThreadMessage | undefined;
     this.close();
-    if (!got) throw new MeshTraceError('INTERNAL', 'The thread printing the flows ended without a word.');
+    if (!got) throw this.died();
     if (got.kind === 'error') throw new MeshTraceError(got.code ?? 'INTERNAL', got.message, { hint: got.hint });
     this.result = got;
     return got;
@@ -142,7 +151,18 @@ export class RecordThread implements RecordHandOff {
     for (;;) {
       const taken = Atomics.load(this.state, DONE);
       if (this.sent - taken <= MAX_AHEAD || this.done) return;
+      // it takes no more: the replay stops reading, and finish() says why
+      if (threadGone(this.state)) {
+        this.lost = true;
+        return;
+      }
       Atomics.wait(this.state, DONE, taken, 1000);
     }
+  }
+
+  private died(): MeshTraceError {
+    return new MeshTraceError('INTERNAL', `The thread printing the flows ended without a word after ${Atomics.load(this.state, DONE)} of ${this.sent} flows, so the output is incomplete.`, {
+      hint: 'It may have run out of memory; run the replay again, and if it happens again, report it with the capture.',
+    });
   }
 }

@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { CaptureReader, type CaptureItem } from '../../src/capture/reader.js';
 import { CaptureWriter } from '../../src/capture/writer.js';
 import { replayCapture } from '../../src/capture/replay.js';
@@ -137,6 +139,36 @@ describe('reading ahead on a thread', () => {
       const alone = sameAsAlone(join(dir, name), THREAD, 20);
       expect(alone.error).toMatch(/is damaged at byte \d+/);
     }
+  });
+
+  it('reads on by itself when the thread dies without its stop (after it said it was ready)', () => {
+    // what an unforeseen failure in the thread leaves: a 'ready', then nothing, ever
+    const dies = join(dir, 'dies.mjs');
+    writeFileSync(
+      dies,
+      `import { workerData } from 'node:worker_threads';
+const state = new Int32Array(workerData.shared);
+workerData.port.postMessage({ kind: 'ready' });
+Atomics.add(state, 1, 1);
+Atomics.notify(state, 1);
+setTimeout(() => { throw new Error('the thread failed'); }, 100);
+`,
+    );
+    // in a child process of its own: a reader that waits forever cannot be timed out here
+    const script = join(dir, 'read-dies.mjs');
+    writeFileSync(
+      script,
+      `const { CaptureReader } = await import(${JSON.stringify(pathToFileURL(join(__dirname, '..', '..', 'dist', 'capture', 'reader.js')).href)});
+const r = new CaptureReader(process.argv[2], { prefetch: { minBytes: 0, chunkBytes: 65536, workerFile: process.argv[3] } });
+let n = 0;
+for (const it of r.items()) n++;
+r.close();
+console.log(n, r.runsPrefetched);
+`,
+    );
+    const child = spawnSync(process.execPath, [script, big, dies], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.signal).toBeNull();
+    expect(child.stdout.trim()).toBe(`${readAll(big, ALONE).items.length} 0`);
   });
 
   it('lets go of the thread when closed early, and reads the file again after', () => {

@@ -3,9 +3,10 @@
 // process, its threshold set so that the same recording goes either way, its standard
 // output and summary compared byte for byte — the lab's recording (names, NAT, the
 // --netns filter) and a long one (hundreds of flows per hand-over); and its
-// stops: `| head -c 100`, and a filter with no topology to resolve it against.
+// stops: `| head -c 100`, a filter with no topology to resolve it against, and a thread
+// that dies without a word (an error, not a replay waiting forever).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,8 +34,10 @@ const { RecordThread } = await import(${JSON.stringify(THREAD)});
 const [file, threadMinBytes, opts, started] = [process.argv[2], Number(process.argv[3]), JSON.parse(process.argv[4]), process.argv[5]];
 const start = RecordThread.start;
 let threads = 0;
+// a test's thread that dies instead of the real one
+const threadFile = process.env.MT_TEST_RECORD_WORKER;
 RecordThread.start = (setup) => {
-  const t = start.call(RecordThread, setup);
+  const t = threadFile ? start.call(RecordThread, setup, threadFile) : start.call(RecordThread, setup);
   if (t) threads++;
   return t;
 };
@@ -48,15 +51,15 @@ try {
 `,
 );
 
-/** 1,500 connections (SYN, SYN-ACK, a FIN each way) 1 ms apart, a tick every 10 ms */
-function longRecording(): string {
-  const path = join(dir, 'long.mtrace');
+/** 1,500 connections (or `flows`: SYN, SYN-ACK, a FIN each way) 1 ms apart, a tick every 10 ms */
+function longRecording(flows = 1500): string {
+  const path = join(dir, `long-${flows}.mtrace`);
   const w = CaptureWriter.create(path, {
     formatVersion: FORMAT_VERSION, eventVersion: EVENT_VERSION, recordSize: RECORD_SIZE, host: 'test', kernel: '', toolVersion: '',
     clock: { clock: 'local', monotonicNs: 0, wallNs: 0 }, filter: {}, snaplen: 0, argv: [], dropReasons: {},
   });
   const at: Place = { node: 'n1', netns: 'client', inode: 100, device: 'eth0', ifindex: 2 };
-  for (let f = 0; f < 1500; f++) {
+  for (let f = 0; f < flows; f++) {
     const t = 1e9 + f * 1e6;
     const c = `10.0.${f >> 8}.${f & 255}:40000`;
     const packets = [headers(c, '10.9.0.1:80'), headers('10.9.0.1:80', c, { tcpFlags: 0x12 }), headers(c, '10.9.0.1:80', { tcpFlags: 0x11, tcpSeq: 1001 }), headers('10.9.0.1:80', c, { tcpFlags: 0x11, tcpSeq: 5001 })];
@@ -64,24 +67,26 @@ function longRecording(): string {
     w.batch('local', encodeEvents(evs), evs.length);
     if (f % 10 === 9) w.tick('local', t);
   }
-  w.end(1e9 + 1500 * 1e6, 'duration');
+  w.end(1e9 + flows * 1e6, 'duration');
   w.close();
   return path;
 }
 
 let runs = 0;
 
-function run(file: string, thread: boolean, opts: object, pipe = ''): Promise<{ code: number | null; out: string; err: string; threads: number }> {
+function run(file: string, thread: boolean, opts: object, pipe = '', worker = ''): Promise<{ code: number | null; out: string; err: string; threads: number }> {
   const started = join(dir, `threads-${++runs}`);
   const args = [SCRIPT, file, thread ? '0' : 'Infinity', JSON.stringify(opts), started];
+  const env = { ...process.env, MT_TEST_RECORD_WORKER: worker };
   const child = pipe
-    ? spawn('sh', ['-c', `"$0" "$@" ${pipe}`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('sh', ['-c', `"$0" "$@" ${pipe}`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err, threads: Number(readFileSync(started, 'utf8')) })));
+  // a child that never got to say (it failed to start) started none
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err, threads: existsSync(started) ? Number(readFileSync(started, 'utf8')) : -1 })));
 }
 
 /** the same output either way; `threads`: how many the second run started (none with --count) */
@@ -129,5 +134,33 @@ describe('records built on a thread of their own', () => {
     expect(one.err).toMatch(/^error: There is no topology to resolve --container, --service or --netns against\.$/m);
     expect(two.err).toMatch(/^error: There is no topology to resolve --container, --service or --netns against\.$/m);
     expect([two.code, two.out, two.threads]).toEqual([one.code, one.out, 1]);
+  });
+
+  it('stop with an error, not a wait, when the thread dies without a word', async () => {
+    // its code fails to load: found when the replay waits for it to finish
+    const unloadable = join(dir, 'unloadable.mjs');
+    writeFileSync(unloadable, `import './no-such-module.mjs';\n`);
+    // it takes some flows, then fails outside its handlers: found while the replay waits
+    // for it to catch up (more flows than the replay hands over unanswered)
+    const dies = join(dir, 'dies.mjs');
+    writeFileSync(
+      dies,
+      `import { workerData } from 'node:worker_threads';
+const state = new Int32Array(workerData.shared);
+workerData.port.on('message', (m) => {
+  if (m.kind !== 'flows') return;
+  Atomics.add(state, 0, m.count);
+  setTimeout(() => { throw new Error('the thread failed'); }, 10);
+});
+`,
+    );
+    for (const [worker, file] of [[unloadable, longRecording()], [dies, longRecording(5000)]]) {
+      const t0 = Date.now();
+      const r = await run(file, true, { json: true }, '', worker);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(r.threads).toBe(1);
+      expect(r.code).toBe(3);
+      expect(r.err).toMatch(/^error: The thread printing the flows ended without a word after \d+ of \d+ flows, so the output is incomplete\.$/m);
+    }
   });
 });
