@@ -12,7 +12,7 @@ import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { checksum, FORMAT_VERSION, FRAME_HEADER_SIZE, isCapture, MAGIC, MAX_FRAME_SIZE } from './format.js';
 import { Prefetcher, type PrefetchOptions } from './prefetch.js';
-import { decodeFrame, type BatchMsg, type CountersMsg, type EndMsg, type HeaderMsg, type TickMsg } from './schema.js';
+import { decodeFrame, frameSchema, type BatchMsg, type CountersMsg, type EndMsg, type HeaderMsg, type TickMsg } from './schema.js';
 
 export type CaptureItem =
   | { kind: 'topology'; offset: number; snapshot: TopologySnapshot; monotonicNs: number }
@@ -104,6 +104,8 @@ export class CaptureReader {
     const payload = this.take(len);
     if (!payload) throw captureError(this.path, offset, `the last frame announces ${len} bytes but only ${this.size - offset - FRAME_HEADER_SIZE} remain — the file was cut short, e.g. by a crash while recording`, `The ${this.frames} frames before it were read.`);
     if (offset + FRAME_HEADER_SIZE + len > this.checkedTo && checksum(payload) !== sum) throw captureError(this.path, offset, `frame ${this.frames + 1} fails its checksum`);
+    // loaded before the frame is decoded: a schema that fails is not this file's damage
+    frameSchema();
     let f;
     try {
       f = decodeFrame(payload);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../version.js';
+import { MeshTraceError } from '../errors.js';
 import protobuf from 'protobufjs';
 import type { SessionCounters } from '../probe/session.js';
 
@@ -70,22 +71,30 @@ export function schemaPath(): string {
   return join(packageRoot, 'proto', 'capture.proto');
 }
 
-function type(): protobuf.Type {
+/** the Frame type; a schema that cannot be read is the installation's fault, said as such
+ * (not as damage in whatever capture was being read or written) */
+export function frameSchema(): protobuf.Type {
   if (!frameType) {
-    const root = protobuf.parse(readFileSync(schemaPath(), 'utf8'), { keepCase: false }).root;
-    frameType = root.lookupType('meshtrace.capture.Frame');
+    const path = schemaPath();
+    try {
+      frameType = protobuf.parse(readFileSync(path, 'utf8'), { keepCase: false }).root.lookupType('meshtrace.capture.Frame');
+    } catch (err) {
+      throw new MeshTraceError('INTERNAL', `mesh-trace's capture schema ${path} cannot be read (${(err as Error).message}), so the installation is incomplete.`, {
+        hint: 'Install mesh-trace again: proto/ belongs beside dist/ and bin/, as in its checkout.',
+      });
+    }
   }
   return frameType;
 }
 
 export function encodeFrame(frame: FrameMsg): Uint8Array {
-  const t = type();
+  const t = frameSchema();
   return t.encode(t.fromObject(frame)).finish();
 }
 
 /** throws protobufjs's own error for bytes that are not a Frame */
 export function decodeFrame(bytes: Uint8Array): FrameMsg {
-  const t = type();
+  const t = frameSchema();
   // defaults: absent scalars read as 0/"" (proto3), so readers need no undefined checks
   return t.toObject(t.decode(bytes), { defaults: true, arrays: true, oneofs: false }) as FrameMsg;
 }

@@ -7,7 +7,7 @@ import { MeshTraceError } from '../errors.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { frameHeader, MAGIC } from './format.js';
-import { encodeFrame, type CountersMsg, type FrameMsg, type HeaderMsg } from './schema.js';
+import { encodeFrame, frameSchema, type CountersMsg, type FrameMsg, type HeaderMsg } from './schema.js';
 
 export class CaptureWriter {
   private fd: number | undefined;
@@ -21,6 +21,9 @@ export class CaptureWriter {
   }
 
   static create(path: string, header: HeaderMsg): CaptureWriter {
+    // before the file is opened (and an old one truncated): a schema that cannot be read
+    // fails the installation, and must leave no stub behind
+    frameSchema();
     let fd: number;
     try {
       fd = openSync(path, 'w', 0o600);

@@ -3,7 +3,9 @@
 // gets the same flows; --port on replay keeps what the kernel filter would have kept;
 // damaged files give one error naming the offset. Real files in a temporary directory.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBatch, type PacketEvent } from '../../src/events/decode.js';
@@ -270,5 +272,32 @@ describe('damaged capture files', () => {
     const q = join(dir, 'ev3.mtrace');
     CaptureWriter.create(q, header({ eventVersion: 3 })).close();
     expect(thrown(() => new CaptureReader(q)).message).toMatch(/event records of layout version 3/);
+  });
+});
+
+describe('an installation without its capture schema', () => {
+  it('says the installation is incomplete, not that a capture is damaged, and writes no capture', () => {
+    // the built tool copied without proto/ (a partial copy, a packaging mistake)
+    const root = join(__dirname, '..', '..');
+    const install = mkdtempSync(join(dir, 'install-'));
+    for (const part of ['bin', 'dist', 'package.json']) cpSync(join(root, part), join(install, part), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(install, 'node_modules'));
+    const r = spawnSync(process.execPath, [join(install, 'bin', 'mesh-trace.js'), 'replay', join(__dirname, '..', 'fixtures', 'lab-request.mtrace'), '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(70);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`mesh-trace's capture schema ${join(install, 'proto', 'capture.proto')} cannot be read (ENOENT`);
+    expect(r.stderr).toContain('so the installation is incomplete.');
+    expect(r.stderr).not.toMatch(/damaged/);
+    // nor does a recording start: no stub file, and a file already there is left whole
+    const kept = join(dir, 'kept.mtrace');
+    writeFileSync(kept, 'an older capture');
+    const write = `const { CaptureWriter } = await import(${JSON.stringify(pathToFileURL(join(install, 'dist', 'capture', 'writer.js')).href)});
+for (const path of process.argv.slice(1)) {
+  try { CaptureWriter.create(path, {}); } catch (err) { console.log(err.message); }
+}`;
+    const w = spawnSync(process.execPath, ['--input-type=module', '-e', write, join(dir, 'never.mtrace'), kept], { encoding: 'utf8' });
+    expect(w.stdout.trim().split('\n')).toEqual([expect.stringMatching(/so the installation is incomplete\.$/), expect.stringMatching(/so the installation is incomplete\.$/)]);
+    expect(existsSync(join(dir, 'never.mtrace'))).toBe(false);
+    expect(readFileSync(kept, 'utf8')).toBe('an older capture');
   });
 });
