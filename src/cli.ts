@@ -1,8 +1,10 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './cli/program.js';
 import { ExitCode } from './errors.js';
+import { guardStandardStreams } from './cli/std-streams.js';
 
 export async function main(argv: string[]): Promise<void> {
+  guardStandardStreams();
   const program = buildProgram();
   program.exitOverride();
   try {
