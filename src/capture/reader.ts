@@ -3,7 +3,7 @@
 // garbage. Synchronous and chunked: a replay is a tight loop over a file that may be
 // larger than memory. A large file is read ahead on a thread (prefetch.ts), whose runs
 // of frames come checked already.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { MeshTraceError } from '../errors.js';
 import { EventBatch } from '../events/decode.js';
@@ -11,6 +11,7 @@ import { EVENT_VERSION, READABLE_EVENT_VERSIONS, RECORD_SIZE } from '../events/l
 import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { checksum, FORMAT_VERSION, FRAME_HEADER_SIZE, isCapture, MAGIC, MAX_FRAME_SIZE } from './format.js';
+import { openInput } from './input-file.js';
 import { Prefetcher, type PrefetchOptions } from './prefetch.js';
 import { decodeFrame, frameSchema, type BatchMsg, type CountersMsg, type EndMsg, type HeaderMsg, type TickMsg } from './schema.js';
 
@@ -50,13 +51,7 @@ export class CaptureReader {
     readonly path: string,
     opts: { prefetch?: PrefetchOptions } = {},
   ) {
-    try {
-      this.fd = openSync(path, 'r');
-      this.size = fstatSync(this.fd).size;
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message}.`);
-    }
+    ({ fd: this.fd, size: this.size } = openInput(path));
     try {
       const head = this.take(MAGIC.length);
       if (!head || !isCapture(head)) throw new MeshTraceError('BAD_INPUT', `${path} is not a mesh-trace capture (it does not start with the capture magic).`);

@@ -1,7 +1,8 @@
 // What kind of input a file is, from its first bytes: a mesh-trace capture, a pcap or a
 // pcapng. Anything else gets one sentence that says what it starts with.
-import { closeSync, openSync, readSync, readFileSync } from 'node:fs';
+import { closeSync, readSync, readFileSync } from 'node:fs';
 import { MeshTraceError } from '../errors.js';
+import { openInput } from './input-file.js';
 import { pcapKind } from '../pcap/read.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { isCapture } from './format.js';
@@ -12,16 +13,13 @@ export type InputKind = 'capture' | 'pcap' | 'pcapng';
 /** the first bytes of a readable, non-empty file */
 function head(path: string): Buffer {
   let buf = Buffer.alloc(8);
+  const { fd } = openInput(path);
   try {
-    const fd = openSync(path, 'r');
-    try {
-      buf = buf.subarray(0, readSync(fd, buf, 0, 8, 0));
-    } finally {
-      closeSync(fd);
-    }
+    buf = buf.subarray(0, readSync(fd, buf, 0, 8, 0));
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message}.`);
+    throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${(err as Error).message}.`);
+  } finally {
+    closeSync(fd);
   }
   if (!buf.byteLength) throw new MeshTraceError('BAD_INPUT', `${path} is empty.`, { hint: 'A recording that was stopped before it started holds nothing; record again.' });
   return buf;

@@ -2,8 +2,9 @@
 // Every structural check names the byte offset where the file stops making sense, so a
 // damaged capture gives one clear error, never a crash, never a hang (every loop advances
 // by a length that was checked to be positive and inside the file).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { MeshTraceError } from '../errors.js';
+import { openInput } from '../capture/input-file.js';
 
 export interface PcapInterface {
   /** pcapng: the interface's name (if_name), when the capturing tool wrote one */
@@ -86,12 +87,7 @@ export class PcapReader {
   private le = true;
 
   constructor(readonly path: string) {
-    try {
-      this.fd = openSync(path, 'r');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message}.`);
-    }
+    this.fd = openInput(path).fd;
     this.win = new Window(this.fd);
     this.size = this.win.size;
     const head = this.win.at(0, 4);

@@ -1,0 +1,48 @@
+// Opening an input file (a capture, a pcap, a topology) for reading by offset: the readers
+// read frames and packets where an index says they are, and look again at the start, which
+// a pipe cannot do. Every way an input cannot be opened is one sentence, the same for each
+// kind of file: missing, a directory, not allowed, or not a file at all (`-`,
+// `<(ssh host cat capture)`, a FIFO), which says how to make it one.
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { MeshTraceError } from '../errors.js';
+
+export interface InputFile {
+  fd: number;
+  size: number;
+}
+
+const SAVE_FIRST = 'Save it to a file first (e.g. `ssh host cat capture.mtrace > capture.mtrace`) and give that file.';
+
+export function openInput(path: string): InputFile {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw cannotRead(path, err as NodeJS.ErrnoException);
+  }
+  let what: string | undefined;
+  let size = 0;
+  try {
+    const st = fstatSync(fd);
+    size = st.size;
+    if (st.isDirectory()) what = 'it is a directory';
+    else if (!st.isFile() && !st.isBlockDevice()) what = `it is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a character device'}, and mesh-trace reads its input by offset, from a file`;
+  } catch (err) {
+    what = (err as Error).message;
+  }
+  if (what) {
+    closeSync(fd);
+    throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${what}.`, what.includes('by offset') ? { hint: SAVE_FIRST } : {});
+  }
+  return { fd, size };
+}
+
+function cannotRead(path: string, e: NodeJS.ErrnoException): MeshTraceError {
+  if (e.code === 'ENOENT' && path === '-') {
+    return new MeshTraceError('NOT_FOUND', 'Cannot read -: mesh-trace reads its input from a file, not from standard input.', { hint: SAVE_FIRST });
+  }
+  // a socket (a standard input some programs hand over) cannot be opened by its /proc name
+  if (e.code === 'ENXIO') return new MeshTraceError('NOT_FOUND', `Cannot read ${path}: it is a socket, and mesh-trace reads its input by offset, from a file.`, { hint: SAVE_FIRST });
+  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+  return new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${why}.`);
+}
