@@ -6,7 +6,6 @@ import { guardStandardStreams } from './cli/std-streams.js';
 export async function main(argv: string[]): Promise<void> {
   guardStandardStreams();
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

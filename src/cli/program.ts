@@ -18,7 +18,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     // options after a subcommand belong to it (`lab exec node1 ip -j link` passes -j on)
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    // usage mistakes throw (main() exits 64 for them) rather than exit 1 where they are
+    // found: set before the subcommands are added, which copy it
+    .exitOverride();
   registerTrace(program);
   registerRecord(program);
   registerReplay(program);
