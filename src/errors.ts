@@ -10,6 +10,7 @@ export const ExitCode = {
   NO_INPUT: 66, // input file, device, namespace or container not found
   UNAVAILABLE: 69, // a service (Docker) is not there
   INTERNAL: 70,
+  CANT_CREATE: 73, // an output file could not be created
   OS: 71, // the kernel refused or lacks a feature
   IO_ERR: 74, // the output could not be written
   NO_PERM: 77, // not root / no CAP_BPF
@@ -29,6 +30,8 @@ export type ErrorCode =
   | 'BAD_INPUT'
   | 'DOCKER'
   | 'KERNEL'
+  | 'OUTPUT' // an output file cannot be created
+  | 'IO' // an output file could not be written
   | 'INTERNAL';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -44,6 +47,8 @@ const exitFor: Record<ErrorCode, number> = {
   BAD_INPUT: ExitCode.DATA,
   DOCKER: ExitCode.UNAVAILABLE,
   KERNEL: ExitCode.OS,
+  OUTPUT: ExitCode.CANT_CREATE,
+  IO: ExitCode.IO_ERR,
   INTERNAL: ExitCode.INTERNAL,
 };
 

@@ -1,12 +1,13 @@
 // Writes a capture file as the live tool runs: every frame goes out whole, with one
 // write(), the moment it is known, so a crash loses at most the frame being written.
 // The file is created with mode 0600: it holds addresses and names from the host.
-import { closeSync, fchmodSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, unlinkSync, writeSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { MeshTraceError } from '../errors.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { frameHeader, MAGIC } from './format.js';
+import { openOutput } from './output-file.js';
 import { encodeFrame, frameSchema, type CountersMsg, type FrameMsg, type HeaderMsg } from './schema.js';
 
 export class CaptureWriter {
@@ -24,18 +25,7 @@ export class CaptureWriter {
     // before the file is opened (and an old one truncated): a schema that cannot be read
     // fails the installation, and must leave no stub behind
     frameSchema();
-    let fd: number;
-    try {
-      fd = openSync(path, 'w', 0o600);
-      // an existing file keeps its old mode through open(): set it
-      fchmodSync(fd, 0o600);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new MeshTraceError('NOT_FOUND', `Cannot write the capture to ${path}: ${e.code === 'ENOENT' ? 'its directory does not exist' : e.code === 'EACCES' ? 'permission denied' : e.message}.`, {
-        hint: 'Choose a writable path with -o.',
-        cause: err,
-      });
-    }
+    const fd = openOutput(path, 'the capture', '-o', 0o600);
     const w = new CaptureWriter(path, fd);
     w.raw(MAGIC);
     w.frame({ header });
@@ -96,7 +86,7 @@ export class CaptureWriter {
       while (off < buf.byteLength) off += writeSync(this.fd, buf, off, buf.byteLength - off);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new MeshTraceError('BAD_INPUT', `Writing the capture to ${this.path} failed at byte ${this.bytes + off}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}.`, {
+      throw new MeshTraceError('IO', `Writing the capture to ${this.path} failed at byte ${this.bytes + off}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}.`, {
         hint: 'What was written before that is a valid capture; free some space and record again.',
         cause: err,
       });

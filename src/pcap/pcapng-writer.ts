@@ -1,8 +1,8 @@
 // A pcapng file, written as it goes: a section header, an interface description block per
 // interface (named, with a description), and enhanced packet blocks with a comment each.
 // Raw IP link type: mesh-trace has no MAC addresses to put in front of the packets.
-import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
-import { MeshTraceError } from '../errors.js';
+import { closeSync } from 'node:fs';
+import { openOutput, writeOutput } from '../capture/output-file.js';
 
 const LINKTYPE_RAW = 101;
 
@@ -39,12 +39,7 @@ export class PcapngWriter {
     readonly path: string,
     application: string,
   ) {
-    try {
-      this.fd = openSync(path, 'w', 0o600);
-      fchmodSync(this.fd, 0o600);
-    } catch (err) {
-      throw new MeshTraceError('NOT_FOUND', `Cannot write ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its directory does not exist' : (err as Error).message}.`);
-    }
+    this.fd = openOutput(path, 'the pcapng', '--pcapng', 0o600);
     const shb = Buffer.alloc(16);
     shb.writeUInt32LE(0x1a2b3c4d, 0);
     shb.writeUInt16LE(1, 4);
@@ -89,7 +84,6 @@ export class PcapngWriter {
 
   private write(b: Buffer): void {
     if (this.fd === undefined) return;
-    let off = 0;
-    while (off < b.byteLength) off += writeSync(this.fd, b, off, b.byteLength - off);
+    writeOutput(this.fd, this.path, 'the pcapng', b);
   }
 }

@@ -2,7 +2,6 @@
 // of flow records with --from) are aggregated onto the edges of the topology and ranked by
 // the time each edge adds; printed as a table, NDJSON (--json) or a self-contained HTML page
 // (--html). The command only picks the source and the sinks.
-import { createWriteStream, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import type { FlowRecord } from '../../correlate/model.js';
 import { MeshTraceError } from '../../errors.js';
@@ -16,6 +15,7 @@ import { ndjsonFlows } from '../../sources/ndjson-flows.js';
 import { recordFilter } from '../../sources/record-filter.js';
 import { replayedFlows } from '../../sources/replay-flows.js';
 import { sniffInput } from '../../capture/sniff.js';
+import { OutputFile } from '../../capture/output-file.js';
 import { eventFilter } from './replay.js';
 import { addCaptureOptions, captureFilter, positiveNumber, type CaptureOptions } from '../capture-options.js';
 import { action } from '../run-action.js';
@@ -89,16 +89,25 @@ function firstN(source: FlowSource, n: number): FlowSource {
   };
 }
 
-/** every flow aggregated, also written as NDJSON flow records (what --from reads back) */
-async function* teeFlows(source: AsyncIterable<FlowRecord>, file: string): AsyncGenerator<FlowRecord> {
-  const out = createWriteStream(file);
+/** text held back before a write to --flows: a write each would be a system call a flow */
+const FLOWS_WRITE_BYTES = 64 * 1024;
+
+/** every flow aggregated, also written as NDJSON flow records (what --from reads back); the
+ * file keeps what was written even when the run fails later */
+async function* teeFlows(source: AsyncIterable<FlowRecord>, out: OutputFile): AsyncGenerator<FlowRecord> {
+  let held = '';
   try {
     for await (const f of source) {
-      out.write(JSON.stringify(f) + '\n');
+      held += JSON.stringify(f) + '\n';
+      if (held.length >= FLOWS_WRITE_BYTES) {
+        out.write(held);
+        held = '';
+      }
       yield f;
     }
+    out.write(held);
   } finally {
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    out.close();
   }
 }
 
@@ -133,35 +142,52 @@ Examples:
         const count = positiveNumber(opts.count, '--count');
         const top = wholeNumber(opts.top, '--top');
         const slowest = wholeNumber(opts.slowest, '--slowest');
-        const { source, origin } = await openSource(opts, count);
-        let interrupted = 0;
-        const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-        // the first Ctrl-C ends the collection and still prints the ranking; a second one exits
-        const onSignal = (sig: NodeJS.Signals) => {
-          if (interrupted) process.exit(codes[sig] ?? 1);
-          interrupted = codes[sig] ?? 1;
-          source.stop();
-        };
-        const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-        for (const s of signals) process.on(s, onSignal);
-        // loaded here, not with the program: the histogram and graph libraries take a
-        // third of every other command's start-up
-        const { aggregateFlows } = await import('../../hotspots/rank.js');
-        let report: HotspotReport;
+        // the files it writes are opened first: a path that cannot be written is said now,
+        // not after the flows were collected; a run that fails leaves none of them behind empty
+        const flowsOut = opts.flows === undefined ? undefined : new OutputFile(opts.flows, 'the flow records', '--flows');
+        let htmlOut: OutputFile | undefined;
         try {
-          report = await aggregateFlows(opts.flows ? teeFlows(source, opts.flows) : source, Math.max(KEEP_SLOWEST, slowest));
+          htmlOut = opts.html === undefined ? undefined : new OutputFile(opts.html, 'the HTML report', '--html');
+          return await rank(opts, { count, top, slowest }, flowsOut, htmlOut);
         } finally {
-          for (const s of signals) process.off(s, onSignal);
+          flowsOut?.discard();
+          htmlOut?.discard();
         }
-        process.stderr.write(`${source.summary()}\n`);
-        if (opts.json) process.stdout.write(hotspotNdjson(report));
-        else process.stdout.write(hotspotText(report, style(useColor()), wallClock(), { top, slowest }));
-        if (opts.html) {
-          const { hotspotHtml } = await import('../../hotspots/report-html.js');
-          await fs.writeFile(opts.html, await hotspotHtml(report, { source: origin, generated: new Date() }));
-          process.stderr.write(`wrote ${opts.html}\n`);
-        }
-        return interrupted || undefined;
       }),
     );
+}
+
+/** collects the flows, prints their ranking and writes the report files */
+async function rank(opts: HotspotOptions, n: { count?: number; top: number; slowest: number }, flowsOut?: OutputFile, htmlOut?: OutputFile): Promise<number | undefined> {
+  const { count, top, slowest } = n;
+  const { source, origin } = await openSource(opts, count);
+  let interrupted = 0;
+  const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+  // the first Ctrl-C ends the collection and still prints the ranking; a second one exits
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) process.exit(codes[sig] ?? 1);
+    interrupted = codes[sig] ?? 1;
+    source.stop();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  // loaded here, not with the program: the histogram and graph libraries take a
+  // third of every other command's start-up
+  const { aggregateFlows } = await import('../../hotspots/rank.js');
+  let report: HotspotReport;
+  try {
+    report = await aggregateFlows(flowsOut ? teeFlows(source, flowsOut) : source, Math.max(KEEP_SLOWEST, slowest));
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+  process.stderr.write(`${source.summary()}\n`);
+  if (opts.json) process.stdout.write(hotspotNdjson(report));
+  else process.stdout.write(hotspotText(report, style(useColor()), wallClock(), { top, slowest }));
+  if (htmlOut) {
+    const { hotspotHtml } = await import('../../hotspots/report-html.js');
+    htmlOut.write(await hotspotHtml(report, { source: origin, generated: new Date() }));
+    htmlOut.close();
+    process.stderr.write(`wrote ${htmlOut.path}\n`);
+  }
+  return interrupted || undefined;
 }

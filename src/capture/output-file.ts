@@ -1,0 +1,84 @@
+// Files a command writes besides standard output (a capture, a pcapng, a report, flow
+// records): opened before the work starts, so a path that cannot be written is one
+// sentence at once, not a crash or an internal error after minutes of tracing; and a write
+// that fails later (a full disk) is one sentence too.
+import { closeSync, fchmodSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { MeshTraceError } from '../errors.js';
+
+/** why a path cannot be opened for writing, in words */
+function why(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') return 'its directory does not exist';
+  if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied';
+  if (e.code === 'EISDIR') return 'it is a directory';
+  if (e.code === 'EROFS') return 'the file system is read-only';
+  return e.message;
+}
+
+/** Creates (or truncates) `path` for writing; `what` names it in the sentence ("the
+ * capture", "the HTML report"), `option` in the hint. mode: 0o600 for what holds packets. */
+export function openOutput(path: string, what: string, option: string, mode = 0o644): number {
+  try {
+    const fd = openSync(path, 'w', mode);
+    // an existing file keeps its old mode through open(): set it
+    fchmodSync(fd, mode);
+    return fd;
+  } catch (err) {
+    throw new MeshTraceError('OUTPUT', `Cannot write ${what} to ${path}: ${why(err as NodeJS.ErrnoException)}.`, { hint: `Choose a writable path with ${option}.`, cause: err });
+  }
+}
+
+/** writes all of `data` to an openOutput fd; a failure (a full disk) is said as such */
+export function writeOutput(fd: number, path: string, what: string, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  try {
+    for (let at = 0; at < bytes.byteLength; ) at += writeSync(fd, bytes, at, bytes.byteLength - at);
+  } catch (err) {
+    throw new MeshTraceError('IO', `Cannot write ${what} to ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { hint: 'Check the disk it is on (a full disk, a removed device).', cause: err });
+  }
+}
+
+export function closeOutput(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // closing a file written with writeSync loses nothing
+  }
+}
+
+/** A file a command writes once its work is done (or as it goes), opened before the work
+ * starts. A run that fails before writing it leaves nothing behind: discard() removes it
+ * unless close() kept it. */
+export class OutputFile {
+  private fd: number | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly what: string,
+    option: string,
+    mode = 0o644,
+  ) {
+    this.fd = openOutput(path, what, option, mode);
+  }
+
+  write(data: string | Uint8Array): void {
+    if (this.fd !== undefined) writeOutput(this.fd, this.path, this.what, data);
+  }
+
+  /** written: keep it */
+  close(): void {
+    if (this.fd !== undefined) closeOutput(this.fd);
+    this.fd = undefined;
+  }
+
+  /** the run failed before close(): remove what was created */
+  discard(): void {
+    if (this.fd === undefined) return;
+    closeOutput(this.fd);
+    this.fd = undefined;
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // gone already, or never ours to remove
+    }
+  }
+}

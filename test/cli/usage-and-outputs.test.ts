@@ -1,0 +1,65 @@
+// The built command's answers to a wrong command line and to output files it cannot write:
+// usage mistakes exit 64 wherever commander finds them (the root, a subcommand, a nested
+// one); an output path that cannot be created is one sentence and exit 73, said before any
+// work; a run that fails leaves no empty output files behind.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI } from '../helpers/cli.js';
+
+const FIXTURE = join(__dirname, '..', 'fixtures', 'lab-request.mtrace');
+const dir = mkdtempSync(join(tmpdir(), 'mesh-trace-outputs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('usage mistakes', () => {
+  it('exit 64 at the root, in a subcommand and in a nested one, saying what is wrong', () => {
+    for (const [args, said] of [
+      [['--port'], /option '-p, --port <port>' argument missing/],
+      [['replay'], /missing required argument 'files'/],
+      [['export', '--pcapng'], /option '--pcapng <file>' argument missing/],
+      [['lab', 'frobnicate'], /unknown command 'frobnicate'/],
+      [['replay', FIXTURE, '--no-such-option'], /unknown option '--no-such-option'/],
+    ] as const) {
+      const r = run(...args);
+      expect([args.join(' '), r.status]).toEqual([args.join(' '), 64]);
+      expect(r.stderr).toMatch(said);
+    }
+    expect(run('--help').status).toBe(0);
+    expect(run('replay', '--help').status).toBe(0);
+  });
+});
+
+describe('output files', () => {
+  const nowhere = join(dir, 'no-such-dir');
+
+  it('a path that cannot be created: one sentence, exit 73', () => {
+    for (const [args, what, option] of [
+      [['hotspots', '--from', FIXTURE, '--html', join(nowhere, 'x.html')], 'the HTML report', '--html'],
+      [['hotspots', '--from', FIXTURE, '--flows', join(nowhere, 'x.ndjson')], 'the flow records', '--flows'],
+      [['export', '--pcapng', join(nowhere, 'x.pcapng'), '--from', FIXTURE], 'the pcapng', '--pcapng'],
+      [['hotspots', '--from', FIXTURE, '--html', dir], 'the HTML report', '--html'],
+    ] as const) {
+      const r = run(...args);
+      const path = args[args.indexOf(option) + 1];
+      expect([args.join(' '), r.status, r.stdout]).toEqual([args.join(' '), 73, '']);
+      const why = path === dir ? 'it is a directory' : 'its directory does not exist';
+      expect(r.stderr).toBe(`mesh-trace: Cannot write ${what} to ${path}: ${why}.\n  Choose a writable path with ${option}.\n`);
+    }
+  });
+
+  it('written when the run succeeds; none left behind, empty, when it fails', () => {
+    const html = join(dir, 'hot.html');
+    const flows = join(dir, 'flows.ndjson');
+    const failed = run('hotspots', '--from', join(dir, 'missing.mtrace'), '--html', html, '--flows', flows);
+    expect(failed.status).toBe(66);
+    expect([existsSync(html), existsSync(flows)]).toEqual([false, false]);
+    const ok = run('hotspots', '--from', FIXTURE, '--html', html, '--flows', flows);
+    expect(ok.status).toBe(0);
+    expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>/i);
+    const lines = readFileSync(flows, 'utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(['flow']);
+  });
+});
