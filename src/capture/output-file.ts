@@ -2,7 +2,7 @@
 // records): opened before the work starts, so a path that cannot be written is one
 // sentence at once, not a crash or an internal error after minutes of tracing; and a write
 // that fails later (a full disk) is one sentence too.
-import { closeSync, fchmodSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { MeshTraceError } from '../errors.js';
 
 /** why a path cannot be opened for writing, in words */
@@ -14,14 +14,28 @@ function why(e: NodeJS.ErrnoException): string {
   return e.message;
 }
 
+export interface Output {
+  fd: number;
+  /** the file did not exist before: ours to remove if the run fails */
+  created: boolean;
+}
+
 /** Creates (or truncates) `path` for writing; `what` names it in the sentence ("the
- * capture", "the HTML report"), `option` in the hint. mode: 0o600 for what holds packets. */
-export function openOutput(path: string, what: string, option: string, mode = 0o644): number {
+ * capture", "the HTML report"), `option` in the hint. `private`: readable by its owner
+ * only, an older file there too (what holds packets). A device or a pipe given as the path
+ * (/dev/null, a FIFO) is written to, never chmodded. */
+export function openOutput(path: string, what: string, option: string, opts: { private?: boolean } = {}): Output {
+  const mode = opts.private ? 0o600 : 0o644;
   try {
+    try {
+      return { fd: openSync(path, 'wx', mode), created: true };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     const fd = openSync(path, 'w', mode);
     // an existing file keeps its old mode through open(): set it
-    fchmodSync(fd, mode);
-    return fd;
+    if (opts.private && fstatSync(fd).isFile()) fchmodSync(fd, mode);
+    return { fd, created: false };
   } catch (err) {
     throw new MeshTraceError('OUTPUT', `Cannot write ${what} to ${path}: ${why(err as NodeJS.ErrnoException)}.`, { hint: `Choose a writable path with ${option}.`, cause: err });
   }
@@ -46,18 +60,18 @@ export function closeOutput(fd: number): void {
 }
 
 /** A file a command writes once its work is done (or as it goes), opened before the work
- * starts. A run that fails before writing it leaves nothing behind: discard() removes it
- * unless close() kept it. */
+ * starts. A run that fails before writing it leaves nothing behind: discard() removes it,
+ * if this run created it, unless close() kept it. */
 export class OutputFile {
   private fd: number | undefined;
+  private readonly created: boolean;
 
   constructor(
     readonly path: string,
     private readonly what: string,
     option: string,
-    mode = 0o644,
   ) {
-    this.fd = openOutput(path, what, option, mode);
+    ({ fd: this.fd, created: this.created } = openOutput(path, what, option));
   }
 
   write(data: string | Uint8Array): void {
@@ -75,10 +89,11 @@ export class OutputFile {
     if (this.fd === undefined) return;
     closeOutput(this.fd);
     this.fd = undefined;
+    if (!this.created) return;
     try {
       unlinkSync(this.path);
     } catch {
-      // gone already, or never ours to remove
+      // gone already
     }
   }
 }

@@ -25,7 +25,7 @@ export class CaptureWriter {
     // before the file is opened (and an old one truncated): a schema that cannot be read
     // fails the installation, and must leave no stub behind
     frameSchema();
-    const fd = openOutput(path, 'the capture', '-o', 0o600);
+    const { fd } = openOutput(path, 'the capture', '-o', { private: true });
     const w = new CaptureWriter(path, fd);
     w.raw(MAGIC);
     w.frame({ header });

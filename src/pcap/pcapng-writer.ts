@@ -39,7 +39,7 @@ export class PcapngWriter {
     readonly path: string,
     application: string,
   ) {
-    this.fd = openOutput(path, 'the pcapng', '--pcapng', 0o600);
+    this.fd = openOutput(path, 'the pcapng', '--pcapng', { private: true }).fd;
     const shb = Buffer.alloc(16);
     shb.writeUInt32LE(0x1a2b3c4d, 0);
     shb.writeUInt16LE(1, 4);

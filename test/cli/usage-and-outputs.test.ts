@@ -1,10 +1,11 @@
 // The built command's answers to a wrong command line and to output files it cannot write:
 // usage mistakes exit 64 wherever commander finds them (the root, a subcommand, a nested
 // one); an output path that cannot be created is one sentence and exit 73, said before any
-// work; a run that fails leaves no empty output files behind.
+// work; a run that fails leaves no empty output files behind, and a device is never
+// chmodded or removed.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/cli.js';
@@ -61,5 +62,22 @@ describe('output files', () => {
     expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>/i);
     const lines = readFileSync(flows, 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).type)).toEqual(['flow']);
+    // a file that was there before is the user's: a failed run does not remove it
+    const again = run('hotspots', '--from', join(dir, 'missing.mtrace'), '--html', html);
+    expect(again.status).toBe(66);
+    expect(existsSync(html)).toBe(true);
+  });
+
+  it('a device given as the path is written to, never chmodded or removed (as root this matters)', () => {
+    const before = statSync('/dev/null').mode;
+    try {
+      expect(run('export', '--pcapng', '/dev/null', '--from', FIXTURE).status).toBe(0);
+      expect(run('hotspots', '--from', join(dir, 'missing.mtrace'), '--html', '/dev/null').status).toBe(66);
+      expect(statSync('/dev/null').mode).toBe(before);
+      expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    } finally {
+      // put it back if a regression changed it, rather than leave the machine broken
+      if (statSync('/dev/null').mode !== before) chmodSync('/dev/null', before & 0o777);
+    }
   });
 });
