@@ -20,21 +20,25 @@ export function openInput(path: string): InputFile {
   } catch (err) {
     throw cannotRead(path, err as NodeJS.ErrnoException);
   }
-  let what: string | undefined;
+  let refused: MeshTraceError | undefined;
   let size = 0;
   try {
     const st = fstatSync(fd);
     size = st.size;
-    if (st.isDirectory()) what = 'it is a directory';
-    else if (!st.isFile() && !st.isBlockDevice()) what = `it is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a character device'}, and mesh-trace reads its input by offset, from a file`;
+    if (st.isDirectory()) refused = new MeshTraceError('NOT_FOUND', `Cannot read ${path}: it is a directory.`);
+    else if (!st.isFile() && !st.isBlockDevice()) refused = notAFile(path, st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a character device');
   } catch (err) {
-    what = (err as Error).message;
+    refused = new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${(err as Error).message}.`);
   }
-  if (what) {
+  if (refused) {
     closeSync(fd);
-    throw new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${what}.`, what.includes('by offset') ? { hint: SAVE_FIRST } : {});
+    throw refused;
   }
   return { fd, size };
+}
+
+function notAFile(path: string, kind: string): MeshTraceError {
+  return new MeshTraceError('NOT_FOUND', `Cannot read ${path}: it is ${kind}, and mesh-trace reads its input by offset, from a file.`, { hint: SAVE_FIRST });
 }
 
 function cannotRead(path: string, e: NodeJS.ErrnoException): MeshTraceError {
@@ -42,7 +46,7 @@ function cannotRead(path: string, e: NodeJS.ErrnoException): MeshTraceError {
     return new MeshTraceError('NOT_FOUND', 'Cannot read -: mesh-trace reads its input from a file, not from standard input.', { hint: SAVE_FIRST });
   }
   // a socket (a standard input some programs hand over) cannot be opened by its /proc name
-  if (e.code === 'ENXIO') return new MeshTraceError('NOT_FOUND', `Cannot read ${path}: it is a socket, and mesh-trace reads its input by offset, from a file.`, { hint: SAVE_FIRST });
+  if (e.code === 'ENXIO') return notAFile(path, 'a socket');
   const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
   return new MeshTraceError('NOT_FOUND', `Cannot read ${path}: ${why}.`);
 }

@@ -53,6 +53,8 @@ export class CaptureReader {
   ) {
     ({ fd: this.fd, size: this.size } = openInput(path));
     try {
+      // loaded before any frame is decoded: a schema that fails is not this file's damage
+      frameSchema();
       const head = this.take(MAGIC.length);
       if (!head || !isCapture(head)) throw new MeshTraceError('BAD_INPUT', `${path} is not a mesh-trace capture (it does not start with the capture magic).`);
       const first = this.next(true);
@@ -99,8 +101,6 @@ export class CaptureReader {
     const payload = this.take(len);
     if (!payload) throw captureError(this.path, offset, `the last frame announces ${len} bytes but only ${this.size - offset - FRAME_HEADER_SIZE} remain — the file was cut short, e.g. by a crash while recording`, `The ${this.frames} frames before it were read.`);
     if (offset + FRAME_HEADER_SIZE + len > this.checkedTo && checksum(payload) !== sum) throw captureError(this.path, offset, `frame ${this.frames + 1} fails its checksum`);
-    // loaded before the frame is decoded: a schema that fails is not this file's damage
-    frameSchema();
     let f;
     try {
       f = decodeFrame(payload);

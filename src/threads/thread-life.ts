@@ -29,7 +29,7 @@ process.on('exit', () => {
   Atomics.store(words, at + 1, 1);
   for (let k = 0; k < words.length; k++) Atomics.notify(words, k);
 });
-import(workerData.entry).catch((err) => {
+import(workerData.entry).catch(() => {
   process.exitCode = 1;
 });
 `;
