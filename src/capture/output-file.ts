@@ -51,6 +51,39 @@ export function writeOutput(fd: number, path: string, what: string, data: string
   }
 }
 
+/** Files this run created that hold nothing of value yet (a report written at the end, a
+ * pcapng before its first packet). A run that exits before writing them (a second Ctrl-C
+ * exits at once, an error) removes them: it leaves no empty files behind. */
+const heldEmpty = new Set<string>();
+let exitHooked = false;
+
+/** path was created by this run and is empty of anything useful until kept */
+export function holdEmpty(path: string): void {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', () => heldEmpty.forEach(removeQuietly));
+  }
+  heldEmpty.add(path);
+}
+
+/** path holds something now (or its run finished): it stays, whatever happens next */
+export function keep(path: string): void {
+  heldEmpty.delete(path);
+}
+
+/** removes path if it is still held empty */
+export function dropIfEmpty(path: string): void {
+  if (heldEmpty.delete(path)) removeQuietly(path);
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
 export function closeOutput(fd: number): void {
   try {
     closeSync(fd);
@@ -61,39 +94,39 @@ export function closeOutput(fd: number): void {
 
 /** A file a command writes once its work is done (or as it goes), opened before the work
  * starts. A run that fails before writing it leaves nothing behind: discard() removes it,
- * if this run created it, unless close() kept it. */
+ * if this run created it, unless something was written or close() kept it; an exit before
+ * either (holdEmpty) does too. */
 export class OutputFile {
   private fd: number | undefined;
-  private readonly created: boolean;
 
   constructor(
     readonly path: string,
     private readonly what: string,
     option: string,
   ) {
-    ({ fd: this.fd, created: this.created } = openOutput(path, what, option));
+    const out = openOutput(path, what, option);
+    this.fd = out.fd;
+    if (out.created) holdEmpty(path);
   }
 
   write(data: string | Uint8Array): void {
-    if (this.fd !== undefined) writeOutput(this.fd, this.path, this.what, data);
+    if (this.fd === undefined) return;
+    writeOutput(this.fd, this.path, this.what, data);
+    if (data.length) keep(this.path);
   }
 
   /** written: keep it */
   close(): void {
     if (this.fd !== undefined) closeOutput(this.fd);
     this.fd = undefined;
+    keep(this.path);
   }
 
-  /** the run failed before close(): remove what was created */
+  /** the run failed before close(): remove it if it was created and nothing was written */
   discard(): void {
     if (this.fd === undefined) return;
     closeOutput(this.fd);
     this.fd = undefined;
-    if (!this.created) return;
-    try {
-      unlinkSync(this.path);
-    } catch {
-      // gone already
-    }
+    dropIfEmpty(this.path);
   }
 }

@@ -32,6 +32,8 @@ export interface LiveFlowOptions extends CaptureOptions {
   sink?: (f: FlowRecord, wallNs: (monoNs: number) => number) => void;
   /** export: sees every batch before the pipeline does (to keep --snaplen bytes) */
   onBatch?: (b: EventBatch) => void;
+  /** export: the last flow went to the sink (a signal exits right after this) */
+  onFinished?: () => void;
 }
 
 const TICK_MS = 100;
@@ -142,6 +144,7 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     const now = monoNow();
     recorder?.end(now, endReason, countersMsg(c, now));
     recorder?.close();
+    opts.onFinished?.();
     const tail = `; ${c.devicesAttached} devices in ${c.namespacesAttached} namespaces${recorder ? `; recorded to ${recorder.path} (${(recorder.size / 1e6).toFixed(1)} MB)` : ''}`;
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), { ...c, outputDropped: output.dropped }, tail));
   };

@@ -2,7 +2,7 @@
 // interface (named, with a description), and enhanced packet blocks with a comment each.
 // Raw IP link type: mesh-trace has no MAC addresses to put in front of the packets.
 import { closeSync } from 'node:fs';
-import { openOutput, writeOutput } from '../capture/output-file.js';
+import { dropIfEmpty, holdEmpty, keep, openOutput, writeOutput } from '../capture/output-file.js';
 
 const LINKTYPE_RAW = 101;
 
@@ -39,7 +39,10 @@ export class PcapngWriter {
     readonly path: string,
     application: string,
   ) {
-    this.fd = openOutput(path, 'the pcapng', '--pcapng', { private: true }).fd;
+    const out = openOutput(path, 'the pcapng', '--pcapng', { private: true });
+    this.fd = out.fd;
+    // until its first packet it is only headers: a run that ends before one leaves no file
+    if (out.created) holdEmpty(path);
     const shb = Buffer.alloc(16);
     shb.writeUInt32LE(0x1a2b3c4d, 0);
     shb.writeUInt16LE(1, 4);
@@ -74,12 +77,21 @@ export class PcapngWriter {
     const body = Buffer.alloc(pad4(data.byteLength));
     body.set(data);
     this.write(block(6, Buffer.concat([head, body, option(1, Buffer.from(comment)), END_OF_OPTIONS])));
-    this.packets++;
+    if (this.packets++ === 0) keep(this.path);
   }
 
+  /** done: the file stays, with or without packets */
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    keep(this.path);
+  }
+
+  /** the run failed: the file stays only if it holds packets (those are worth keeping) */
+  discard(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    dropIfEmpty(this.path);
   }
 
   private write(b: Buffer): void {

@@ -5,7 +5,7 @@
 // chmodded or removed.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/cli.js';
@@ -66,6 +66,24 @@ describe('output files', () => {
     const again = run('hotspots', '--from', join(dir, 'missing.mtrace'), '--html', html);
     expect(again.status).toBe(66);
     expect(existsSync(html)).toBe(true);
+  });
+
+  it('export: a failed run leaves no pcapng without packets; the packets before damage stay, said', () => {
+    const cut = join(dir, 'cut.mtrace');
+    writeFileSync(cut, readFileSync(FIXTURE).subarray(0, 40));
+    const none = join(dir, 'none.pcapng');
+    const r = run('export', '--pcapng', none, '--from', cut);
+    expect([r.status, existsSync(none)]).toEqual([65, false]);
+    expect(r.stderr).not.toMatch(/^wrote/m);
+    // a whole recording with damage after it: its flow is exported before the damage is met
+    const tail = join(dir, 'tail.mtrace');
+    writeFileSync(tail, Buffer.concat([readFileSync(FIXTURE), Buffer.from('not a frame')]));
+    const some = join(dir, 'some.pcapng');
+    const t = run('export', '--pcapng', some, '--from', tail);
+    expect(t.status).toBe(65);
+    expect(t.stderr).toMatch(new RegExp(`^wrote \\d+ packets of 1 flow to ${some}$`, 'm'));
+    expect(t.stderr).toMatch(/damaged at byte/);
+    expect(readFileSync(some).readUInt32LE(0)).toBe(0x0a0d0d0a);
   });
 
   it('a device given as the path is written to, never chmodded or removed (as root this matters)', () => {

@@ -64,17 +64,30 @@ Examples:
           flows++;
           exportFlow(w, f, wall, payloads);
         };
+        let done = false;
+        // the file is complete: said once, whether the run ended by itself or on Ctrl-C
+        // (live, which exits as soon as the last flows are out)
+        const finished = () => {
+          if (done) return;
+          done = true;
+          w.close();
+          process.stderr.write(`wrote ${w.packets} packets of ${flows} flow${flows === 1 ? '' : 's'} to ${opts.pcapng}\n`);
+        };
         try {
           const common = { count, flowTimeoutNs: flowTimeout * 1e9, flows: { container: opts.container, service: opts.service, netns: opts.netns }, spec, sink, onBatch };
-          if (!opts.from) await runLiveFlows({ ...opts, sink, onBatch }, true);
+          if (!opts.from) await runLiveFlows({ ...opts, sink, onBatch, onFinished: finished }, true);
           else if (kinds!.includes('capture')) {
             if (opts.from.length > 1) throw new MeshTraceError('USAGE', 'Export one mesh-trace capture at a time.');
             replayRecording(opts.from[0], common, !!(opts.container || opts.service || opts.netns));
           } else replayPcaps(opts.from, common, opts);
-        } finally {
-          w.close();
+        } catch (err) {
+          // what was exported before the failure (damage further on) stays, and is said; a
+          // file with no packet does not
+          if (w.packets) finished();
+          else w.discard();
+          throw err;
         }
-        process.stderr.write(`wrote ${w.packets} packets of ${flows} flow${flows === 1 ? '' : 's'} to ${opts.pcapng}\n`);
+        finished();
       }),
     );
 }
