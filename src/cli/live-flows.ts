@@ -144,9 +144,9 @@ export async function runLiveFlows(opts: LiveFlowOptions, print: boolean): Promi
     const now = monoNow();
     recorder?.end(now, endReason, countersMsg(c, now));
     recorder?.close();
-    opts.onFinished?.();
     const tail = `; ${c.devicesAttached} devices in ${c.namespacesAttached} namespaces${recorder ? `; recorded to ${recorder.path} (${(recorder.size / 1e6).toFixed(1)} MB)` : ''}`;
     process.stderr.write(flowSummary(output.printed, pipeline.counters(), { ...c, outputDropped: output.dropped }, tail));
+    opts.onFinished?.();
   };
   const stopSignals = closeOnSignals(live, finish);
   const c0 = live.counters();

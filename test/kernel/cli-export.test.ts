@@ -42,6 +42,9 @@ describe.skipIf(!!skip)('mesh-trace export, live, until Ctrl-C', () => {
     const said = err.match(/^wrote (\d+) packets of 1 flow to (.+)$/m);
     expect(said?.[2]).toBe(out);
     expect(Number(said?.[1])).toBeGreaterThanOrEqual(2);
+    // after the run's summary, as when export reads a file
+    expect(err.search(/^1 flow from \d+ events; lost:/m)).toBeGreaterThanOrEqual(0);
+    expect(err.search(/^wrote /m)).toBeGreaterThan(err.search(/^1 flow from /m));
     // a pcapng section header block
     expect(readFileSync(out).readUInt32LE(0)).toBe(0x0a0d0d0a);
     if (tshark) {
