@@ -61,7 +61,7 @@ let exitHooked = false;
 export function holdEmpty(path: string): void {
   if (!exitHooked) {
     exitHooked = true;
-    process.on('exit', () => heldEmpty.forEach(removeQuietly));
+    process.on('exit', () => heldEmpty.forEach(removeOutput));
   }
   heldEmpty.add(path);
 }
@@ -73,10 +73,12 @@ export function keep(path: string): void {
 
 /** removes path if it is still held empty */
 export function dropIfEmpty(path: string): void {
-  if (heldEmpty.delete(path)) removeQuietly(path);
+  if (heldEmpty.delete(path)) removeOutput(path);
 }
 
-function removeQuietly(path: string): void {
+/** removes an output file this run created (never one that was there before it, nor a
+ * device or a pipe given as the path) */
+export function removeOutput(path: string): void {
   try {
     unlinkSync(path);
   } catch {

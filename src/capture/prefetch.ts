@@ -6,10 +6,10 @@
 // goes on from where the last run ended with its own reads, and reports what it finds
 // exactly as it does without one. A thread that dies without its stop (thread-life.ts)
 // is taken as one that stopped.
-import { existsSync, fstatSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, type Worker, type MessagePort } from 'node:worker_threads';
-import { LIFE_WORDS, startWatched, threadGone } from '../threads/thread-life.js';
+import { receiveMessageOnPort, type Worker, type MessagePort } from 'node:worker_threads';
+import { startThread, threadGone } from '../threads/thread-life.js';
 
 /** below this, the thread's start-up (tens of ms) costs more than it saves */
 export const PREFETCH_MIN_BYTES = 16 << 20;
@@ -78,24 +78,11 @@ export class Prefetcher {
    * where it would not pay (a small file) or cannot run */
   static start(path: string, fd: number, from: number, size: number, o: PrefetchOptions = {}): Prefetcher | undefined {
     if (size - from < (o.minBytes ?? PREFETCH_MIN_BYTES)) return undefined;
-    const file = o.workerFile ?? fileURLToPath(WORKER);
-    if (!existsSync(file)) return undefined;
     const st = fstatSync(fd);
-    const shared = new SharedArrayBuffer((3 + LIFE_WORDS) * Int32Array.BYTES_PER_ELEMENT);
-    const { port1, port2 } = new MessageChannel();
-    const setup: PrefetchSetup = { path, dev: st.dev, ino: st.ino, from, size, chunk: o.chunkBytes ?? CHUNK_BYTES, ahead: AHEAD, shared, port: port2 };
-    let worker: Worker;
-    try {
-      worker = startWatched(file, setup, [port2]);
-    } catch {
-      port1.close();
-      return undefined;
-    }
-    // it must not keep a finished run alive, and what goes wrong in it reaches the replay
-    // as the stop it never sent (its errors come as events, after the run)
-    worker.unref();
-    worker.on('error', () => {});
-    return new Prefetcher(worker, port1, new Int32Array(shared));
+    const setup: Omit<PrefetchSetup, 'shared' | 'port'> = { path, dev: st.dev, ino: st.ino, from, size, chunk: o.chunkBytes ?? CHUNK_BYTES, ahead: AHEAD };
+    // what goes wrong in it reaches the replay as the stop it never sent
+    const t = startThread(o.workerFile ?? fileURLToPath(WORKER), STOP + 1, setup);
+    return t && new Prefetcher(t.worker, t.port, t.state);
   }
 
   /** the next run of frames, or undefined: read on by yourself */

@@ -1,13 +1,13 @@
 // Writes a capture file as the live tool runs: every frame goes out whole, with one
 // write(), the moment it is known, so a crash loses at most the frame being written.
 // The file is created with mode 0600: it holds addresses and names from the host.
-import { closeSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { MeshTraceError } from '../errors.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { frameHeader, MAGIC } from './format.js';
-import { openOutput } from './output-file.js';
+import { openOutput, removeOutput } from './output-file.js';
 import { encodeFrame, frameSchema, type CountersMsg, type FrameMsg, type HeaderMsg } from './schema.js';
 
 export class CaptureWriter {
@@ -17,6 +17,8 @@ export class CaptureWriter {
   private constructor(
     readonly path: string,
     fd: number,
+    /** the file did not exist before: discard() may remove it */
+    private readonly created: boolean,
   ) {
     this.fd = fd;
   }
@@ -25,8 +27,8 @@ export class CaptureWriter {
     // before the file is opened (and an old one truncated): a schema that cannot be read
     // fails the installation, and must leave no stub behind
     frameSchema();
-    const { fd } = openOutput(path, 'the capture', '-o', { private: true });
-    const w = new CaptureWriter(path, fd);
+    const { fd, created } = openOutput(path, 'the capture', '-o', { private: true });
+    const w = new CaptureWriter(path, fd, created);
     w.raw(MAGIC);
     w.frame({ header });
     return w;
@@ -64,14 +66,11 @@ export class CaptureWriter {
     this.fd = undefined;
   }
 
-  /** the run failed before recording anything worth keeping: leave no file behind */
+  /** the run failed before recording anything worth keeping: leave no file behind (of
+   * its own: a device such as /dev/null, or a file that was there before, stays) */
   discard(): void {
     this.close();
-    try {
-      unlinkSync(this.path);
-    } catch {
-      /* already gone */
-    }
+    if (this.created) removeOutput(this.path);
   }
 
   private frame(f: FrameMsg): void {

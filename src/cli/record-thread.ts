@@ -5,8 +5,7 @@
 // The output is the same as one thread's: the same flows in the same order, named from the
 // same snapshots (sent in order between them), printed by the same FlowOutput. A thread
 // that dies without a word (thread-life.ts) stops the replay with an error, not a wait.
-import { type Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+import { type Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { FinishedFlow } from '../correlate/flow-record.js';
 import type { FlowFilterSpec } from '../correlate/flow-filter.js';
@@ -16,7 +15,7 @@ import { WireWriter, wireBuffers } from '../correlate/record-wire.js';
 import type { TopologySnapshot } from '../topology/model.js';
 import { MeshTraceError, type ErrorCode } from '../errors.js';
 import { blockOnFullPipe } from './flow-output.js';
-import { LIFE_WORDS, startWatched, threadGone } from '../threads/thread-life.js';
+import { startThread, threadGone } from '../threads/thread-life.js';
 
 /** shared words: flows the thread has taken, output is done (--count, a closed pipe, an
  * error), the thread has said its last */
@@ -72,21 +71,11 @@ export class RecordThread implements RecordHandOff {
   /** the thread, or undefined when it cannot run (no compiled thread to start); `file`:
    * the thread's compiled file (tests: one that dies) */
   static start(setup: Omit<RecordWorkerSetup, 'shared' | 'port'>, file = fileURLToPath(WORKER)): RecordThread | undefined {
-    if (!existsSync(file)) return undefined;
-    const shared = new SharedArrayBuffer((3 + LIFE_WORDS) * Int32Array.BYTES_PER_ELEMENT);
-    const { port1, port2 } = new MessageChannel();
-    let worker: Worker;
-    try {
-      worker = startWatched(file, { ...setup, shared, port: port2 }, [port2]);
-    } catch {
-      port1.close();
-      return undefined;
-    }
+    const t = startThread(file, FINISHED + 1, setup);
+    if (!t) return undefined;
     // the thread's writes wait for a slow reader in the kernel, as the replay's own would
     if (setup.fd === 1 && setup.print !== false) blockOnFullPipe();
-    worker.unref();
-    worker.on('error', () => {});
-    return new RecordThread(worker, port1, new Int32Array(shared));
+    return new RecordThread(t.worker, t.port, t.state);
   }
 
   topology(snap: TopologySnapshot): void {

@@ -2,7 +2,7 @@
 // Every structural check names the byte offset where the file stops making sense, so a
 // damaged capture gives one clear error, never a crash, never a hang (every loop advances
 // by a length that was checked to be positive and inside the file).
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { MeshTraceError } from '../errors.js';
 import { openInput } from '../capture/input-file.js';
 
@@ -52,10 +52,10 @@ function bad(path: string, offset: number, what: string): MeshTraceError {
 class Window {
   private buf = Buffer.alloc(0);
   private start = 0;
-  readonly size: number;
-  constructor(private readonly fd: number) {
-    this.size = fstatSync(fd).size;
-  }
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+  ) {}
   /** bytes [off, off+n), or undefined when the file ends first. A refill reads into a new
    * buffer, so slices handed out earlier stay valid (packets are not copied). */
   at(off: number, n: number): Buffer | undefined {
@@ -87,8 +87,9 @@ export class PcapReader {
   private le = true;
 
   constructor(readonly path: string) {
-    this.fd = openInput(path).fd;
-    this.win = new Window(this.fd);
+    const input = openInput(path);
+    this.fd = input.fd;
+    this.win = new Window(this.fd, input.size);
     this.size = this.win.size;
     const head = this.win.at(0, 4);
     const kind = head && pcapKind(head);

@@ -10,7 +10,7 @@
 // process.exit; a thread killed for running out of memory runs no hook, but its
 // /proc/self/task entry goes, which the waiter looks for whenever a wait times out.
 import { existsSync } from 'node:fs';
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 
 /** the words a thread's shared state ends with: its thread id, and whether it is gone */
@@ -48,4 +48,33 @@ export function threadGone(words: Int32Array): boolean {
   if (Atomics.load(words, at + 1) === 1) return true;
   const tid = Atomics.load(words, at);
   return tid > 0 && !existsSync(`/proc/self/task/${tid}`);
+}
+
+export interface WatchedThread {
+  worker: Worker;
+  /** this side of the thread's port (workerData.port is the other) */
+  port: MessagePort;
+  /** the shared words: `words` of the caller's, then LIFE_WORDS */
+  state: Int32Array;
+}
+
+/** A replay's helper thread at `file`, watched (startWatched), with `words` shared Int32
+ * words of its own and a message port, both given to it in workerData with `setup`; or
+ * undefined when it cannot run (no compiled file, a thread that cannot start): the replay
+ * then does without. It keeps no process alive, and what goes wrong in it reaches the
+ * replay through the shared words, not as an event. */
+export function startThread(file: string, words: number, setup: object): WatchedThread | undefined {
+  if (!existsSync(file)) return undefined;
+  const shared = new SharedArrayBuffer((words + LIFE_WORDS) * Int32Array.BYTES_PER_ELEMENT);
+  const { port1, port2 } = new MessageChannel();
+  let worker: Worker;
+  try {
+    worker = startWatched(file, { ...setup, shared, port: port2 }, [port2]);
+  } catch {
+    port1.close();
+    return undefined;
+  }
+  worker.unref();
+  worker.on('error', () => {});
+  return { worker, port: port1, state: new Int32Array(shared) };
 }

@@ -86,6 +86,23 @@ describe('output files', () => {
     expect(readFileSync(some).readUInt32LE(0)).toBe(0x0a0d0d0a);
   });
 
+  it.skipIf(process.getuid?.() !== 0)('a recording that fails before tracing removes only a capture file it created (needs root: mknod, tracing)', () => {
+    // a copy of the null device, so that a regression removes this and not /dev/null
+    const dev = join(dir, 'null-device');
+    spawnSync('mknod', [dev, 'c', '1', '3']);
+    const older = join(dir, 'older.mtrace');
+    writeFileSync(older, 'an older capture');
+    const fresh = join(dir, 'fresh.mtrace');
+    for (const path of [dev, older, fresh]) {
+      // the filter names no container: the run fails after the capture is opened
+      const r = run('--port', '1', '-w', path, '--container', 'no-such-container-here');
+      expect([path, r.status === 0]).toEqual([path, false]);
+    }
+    expect(statSync(dev).isCharacterDevice()).toBe(true);
+    expect(existsSync(older)).toBe(true);
+    expect(existsSync(fresh)).toBe(false);
+  });
+
   it('a device given as the path is written to, never chmodded or removed (as root this matters)', () => {
     const before = statSync('/dev/null').mode;
     try {
