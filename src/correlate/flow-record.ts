@@ -4,12 +4,13 @@
 // counts of the packets. Pure: it reads the journeys' records and names them, nothing else,
 // so it can run wherever those records are (the correlator's thread, or a thread of its own
 // in a replay: record-thread.ts).
+import type { EventBatch } from '../events/decode.js';
 import type { RecordList } from '../events/record-list.js';
 import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
 import type { Direction } from './journey.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
 import type { Namer } from './namer.js';
-import { vxlanKey } from './tuple.js';
+import { MANY_TUNNELS, vxlanKey } from './tuple.js';
 import { tupleText } from '../events/tuple-key.js';
 
 /** what a record reads of a journey (Journey is one; record-wire.ts makes others) */
@@ -18,6 +19,8 @@ export interface RecordJourney {
   readonly clones: number;
   readonly sawDrop: boolean;
   readonly sawTunnel: boolean;
+  /** the datagram it carried through a tunnel (tuple.ts noteTunnelDatagram) */
+  readonly tunnelDatagram: number;
   readonly firstIpLen: number;
   readonly firstTs: number;
   readonly lastTs: number;
@@ -176,12 +179,12 @@ export class FlowRecordBuilder {
     // the journeys the path went through, once it crosses a tunnel
     let used: Set<RecordJourney> | undefined;
     for (let guard = 0; guard < 8 && built.end !== 'dropped'; guard++) {
-      const key = lastTunnelKey(cur.records());
-      if (!key) break;
+      const crossing = lastTunnelCrossing(cur.records());
+      if (!crossing) break;
       const seen = (used ??= new Set<RecordJourney>([j, cur]));
       /** where the crossing is among next's records (found once: each record's key is printed) */
       let at = -1;
-      const next = journeys.find((x) => !seen.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && (at = findTunnelKey(x.records(), key)) >= 0);
+      const next = journeys.find((x) => !seen.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && mayCarry(x, crossing) && (at = findTunnelKey(x.records(), crossing)) >= 0);
       if (!next) break;
       seen.add(next);
       built = buildHops(next.records(), dir, this.o.namer, at);
@@ -225,15 +228,45 @@ function isoTime(ms: number): string {
   return isoText;
 }
 
+/** a tunnel crossing: the record it was seen in, its VNI, its key (vxlanKey) and its
+ * datagram's hash (of any clock) */
+interface Crossing {
+  batch: EventBatch;
+  index: number;
+  vni: number;
+  key: string;
+  datagram: number;
+}
+
+/** whether journey x may hold a record of crossing c: it carried c's datagram through a
+ * tunnel, or datagrams it does not know one by one */
+function mayCarry(x: RecordJourney, c: Crossing): boolean {
+  return x.tunnelDatagram === c.datagram || x.tunnelDatagram === MANY_TUNNELS;
+}
+
 /** the tunnel crossing of the last encapsulated record, which the other node's journey of
  * the datagram starts from */
-function lastTunnelKey(recs: RecordList): string | undefined {
-  for (let k = recs.length - 1; k >= 0; k--) if (recs.batches[k].vni(recs.index[k]) >= 0) return vxlanKey(recs.batches[k], recs.index[k]);
+function lastTunnelCrossing(recs: RecordList): Crossing | undefined {
+  for (let k = recs.length - 1; k >= 0; k--) {
+    const batch = recs.batches[k];
+    const index = recs.index[k];
+    const vni = batch.vni(index);
+    if (vni < 0) continue;
+    const key = vxlanKey(batch, index);
+    return key === undefined ? undefined : { batch, index, vni, key, datagram: batch.datagramHash(index, 0) };
+  }
   return undefined;
 }
 
-/** where a record of this tunnel crossing is, or -1 */
-function findTunnelKey(recs: RecordList, key: string): number {
-  for (let k = 0; k < recs.length; k++) if (vxlanKey(recs.batches[k], recs.index[k]) === key) return k;
+/** Where a record of this tunnel crossing is, or -1. Every journey of a flow that crossed
+ * the tunnel is searched (and all of them in vain when the other node's side is the same
+ * skb), so a record's key is printed only when it could match: in the same VNI, carrying
+ * the same datagram (the key prints the same fields). */
+function findTunnelKey(recs: RecordList, c: Crossing): number {
+  for (let k = 0; k < recs.length; k++) {
+    const b = recs.batches[k];
+    const i = recs.index[k];
+    if (b.vni(i) === c.vni && b.sameDatagram(i, c.batch, c.index) && vxlanKey(b, i) === c.key) return k;
+  }
   return -1;
 }

@@ -15,6 +15,7 @@ import { RecordRefs } from '../events/record-refs.js';
 import type { Flow } from './flow.js';
 import { NumberTable } from './number-table.js';
 import { skbOfKey } from '../events/skb-key.js';
+import { MANY_TUNNELS, NO_TUNNEL, noteTunnelDatagram } from './tuple.js';
 
 export type Direction = 'forward' | 'reply';
 
@@ -51,6 +52,8 @@ export class Journey {
   sawDrop = false;
   /** whether any event is VXLAN-encapsulated (a tunnel crossing may continue elsewhere) */
   sawTunnel = false;
+  /** the datagram it carried encapsulated (tuple.ts noteTunnelDatagram) */
+  tunnelDatagram = NO_TUNNEL;
   /** the datagram hashes this journey is indexed under (for clone detection): the first
    * nDatagrams, with room as for the keys below */
   readonly datagramKeys: number[] = new Array<number>(KEY_ROOM);
@@ -109,7 +112,10 @@ export class Journey {
     else this.lastTs = ts;
     if (hook === Hook.CONSUME || hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ts);
     if (hook === Hook.DROP) this.sawDrop = true;
-    if (!this.sawTunnel && b.encapsulated(i)) this.sawTunnel = true;
+    if (b.encapsulated(i)) {
+      this.sawTunnel = true;
+      if (this.tunnelDatagram !== MANY_TUNNELS) this.tunnelDatagram = noteTunnelDatagram(this.tunnelDatagram, b, i);
+    }
     if (vo >= 0) {
       if (this.firstProto < 0) {
         this.firstProto = b.protoAt(vo);

@@ -13,8 +13,9 @@ import type { FlowState } from './model.js';
  * journeys of the flow, journeys in all (with ancestors from other flows) */
 const FLOW_WORDS = 8;
 /** a journey's: parent (index in its flow's list, -1 none), clones, flags, firstIpLen,
- * firstTs, lastTs, clock (string), tableKey, direction, first record, records */
-const JOURNEY_WORDS = 11;
+ * firstTs, lastTs, clock (string), tableKey, direction, tunnel datagram, first record,
+ * records */
+const JOURNEY_WORDS = 12;
 
 const STATES: FlowState[] = ['closed', 'reset', 'dropped', 'timeout', 'open', 'evicted'];
 const DIRS: (Direction | undefined)[] = [undefined, 'forward', 'reply'];
@@ -67,6 +68,7 @@ export class WireWriter {
       w[at++] = this.strings.push(j.clock) - 1;
       w[at++] = j.tableKey;
       w[at++] = DIRS.indexOf(j.dir);
+      w[at++] = j.tunnelDatagram;
       w[at++] = this.r / RECORD_SIZE;
       w[at++] = recs.length;
       this.copy(recs);
@@ -135,6 +137,7 @@ class WireJourney implements RecordJourney {
     readonly clock: string,
     readonly tableKey: number,
     readonly dir: Direction | undefined,
+    readonly tunnelDatagram: number,
     private readonly list: RecordList,
   ) {}
 
@@ -169,11 +172,12 @@ export function* readWire(m: WireFlows): IterableIterator<{ flow: FinishedFlow; 
       const clock = m.strings[w[at++]];
       const tableKey = w[at++];
       const dir = DIRS[w[at++]];
+      const tunnelDatagram = w[at++];
       const from = w[at++];
       const count = w[at++];
       const list = new RecordList(count);
       for (let i = from; i < from + count; i++) list.push(batch, i);
-      all.push(new WireJourney(clones, (jf & 1) !== 0, (jf & 2) !== 0, firstIpLen, jFirst, jLast, clock, tableKey, dir, list));
+      all.push(new WireJourney(clones, (jf & 1) !== 0, (jf & 2) !== 0, firstIpLen, jFirst, jLast, clock, tableKey, dir, tunnelDatagram, list));
     }
     for (let k = 0; k < total; k++) if (parents[k] >= 0) all[k].parent = all[parents[k]];
     yield {

@@ -31,6 +31,22 @@ export function datagramKey(h: PacketHeaders): string {
   return `${directedKey(h)}|${h.ipId}|${h.ipLen}|${h.proto === 6 ? `${h.tcpSeq}|${h.tcpAck}|${h.tcpFlags}` : ''}`;
 }
 
+/** RecordJourney.tunnelDatagram: no encapsulated record yet, or ones of several datagrams */
+export const NO_TUNNEL = -1;
+export const MANY_TUNNELS = -2;
+
+/** What a journey knows of the datagrams it carried encapsulated, after record i of b
+ * (encapsulated) joins what it knew (`seen`): the one datagram's hash (of any clock: two
+ * nodes' journeys compare theirs), or MANY_TUNNELS. A journey carries one datagram through
+ * a tunnel, so this mostly spares searching its records for another's crossing
+ * (flow-record.ts): records with the same vxlanKey carry the same datagram, which hashes
+ * alike. */
+export function noteTunnelDatagram(seen: number, b: EventBatch, i: number): number {
+  const h = b.datagramHash(i, 0);
+  if (h < 0) return MANY_TUNNELS;
+  return seen === NO_TUNNEL || seen === h ? h : MANY_TUNNELS;
+}
+
 /** a tunnel crossing (record i of b, when encapsulated): VNI, outer UDP tuple and the inner datagram */
 export function vxlanKey(b: EventBatch, i: number): string | undefined {
   const vni = b.vni(i);

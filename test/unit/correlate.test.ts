@@ -231,6 +231,28 @@ describe('correlator: across nodes', () => {
   });
 });
 
+describe('correlator: across nodes, a receiver that carried two datagrams through the tunnel', () => {
+  it('is still searched for the sender\'s crossing, found at the record that carries it', () => {
+    const n1vx: Place = { node: 'node1', netns: '1-ingress', inode: 500, device: 'vxlan0', ifindex: 4, kind: 'vxlan' };
+    const n1eth0: Place = { node: 'node1', netns: 'host', inode: 200, device: 'eth0', ifindex: 2, kind: 'physical' };
+    const n2eth0: Place = { node: 'node2', netns: 'host', inode: 201, device: 'eth0', ifindex: 2, kind: 'physical' };
+    const n2vx: Place = { node: 'node2', netns: '1-ingress', inode: 501, device: 'vxlan0', ifindex: 4, kind: 'vxlan' };
+    const namer = placesNamer([n1vx, n1eth0, n2eth0, n2vx]);
+    const inner = headers('10.255.0.2:40000', '10.255.0.5:80');
+    const outer = headers('192.168.50.1:36309', '192.168.50.2:4789', { proto: 17, ipLen: 110 });
+    const send = new Walk('aa', 1e9, inner).out(n1vx).encap(4096, outer).out(n1eth0).consume();
+    // the receiver's skb is first seen with another datagram of the connection (another IP
+    // ID) in the tunnel, then with the sender's: the one it knows is not the only one
+    const recv = new Walk('bb', 1e9 + 50_000, { ...inner, ipId: 99 }).encap(4096, outer).in(n2eth0);
+    recv.h = inner;
+    recv.in(n2eth0).decap().in(n2vx).consume();
+    const c = new Correlator({ namer, wallClock: (_c, ns) => ns });
+    c.push([...send.events, ...recv.events]);
+    const [f] = c.flush();
+    expect(f.forward!.hops.map((h) => `${h.node} ${h.device}`)).toEqual(['node1 vxlan0', 'node1 eth0', 'node2 eth0', 'node2 vxlan0']);
+  });
+});
+
 describe('without netfilter links (kernels before 6.4): rewrites seen between device hooks', () => {
   it('a mark set inside one namespace is a MARK, named with its rule, beside the DNAT', () => {
     const w = new Walk('d1', 1e9, headers('192.168.60.100:40000', '172.18.0.2:1080'));
