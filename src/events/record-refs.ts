@@ -9,8 +9,16 @@ export class RecordRefs {
   private batch0: EventBatch | undefined;
   private start0 = 0;
   private end0 = 0;
-  /** further runs, flat: batch, start, end, batch, start, end, ... */
+  /** The records after the first run, flat: a batch says the numbers after it are its
+   * records; a number n >= 0 is record n, and -k the k records after the one before it.
+   * Packets in flight at once interleave their records in the batches (a busy host, a
+   * ring shared by CPUs), so a journey is then mostly single records: one number each,
+   * not a batch and two numbers — a journey of a routing-mesh packet kept 1.4 KB of runs
+   * alive, copied by every young-generation collection while its flow lingered. */
   private more: (EventBatch | number)[] | undefined;
+  /** the batch of the last record appended, and one past that record's index */
+  private lastBatch: EventBatch | undefined;
+  private next = 0;
   length = 0;
 
   append(b: EventBatch, i: number): void {
@@ -26,38 +34,59 @@ export class RecordRefs {
       this.end0 = end;
       return;
     }
-    const m = this.more;
+    let m = this.more;
     if (!m) {
-      if (this.batch0 === b && this.end0 === from) this.end0 = end;
-      else this.more = [b, from, end];
-      return;
+      if (this.batch0 === b && this.end0 === from) {
+        this.end0 = end;
+        return;
+      }
+      m = this.more = [];
+      this.lastBatch = this.batch0;
+      this.next = this.end0;
     }
-    const last = m.length - 3;
-    if (m[last] === b && m[last + 2] === from) m[last + 2] = end;
-    else m.push(b, from, end);
+    if (b !== this.lastBatch) {
+      m.push(b);
+      this.lastBatch = b;
+      this.next = -1;
+    }
+    const last = m.length - 1;
+    if (from === this.next) {
+      // m[last] is a number: a batch pushed just now set next to -1
+      const tail = m[last] as number;
+      if (tail < 0) m[last] = tail - (end - from);
+      else m.push(-(end - from));
+    } else {
+      m.push(from);
+      if (end - from > 1) m.push(-(end - from - 1));
+    }
+    this.next = end;
   }
 
   /** every record, in the order they were appended */
   forEach(fn: (b: EventBatch, i: number) => void): void {
-    if (!this.batch0) return;
-    for (let i = this.start0; i < this.end0; i++) fn(this.batch0, i);
-    const m = this.more;
-    if (!m) return;
-    for (let r = 0; r < m.length; r += 3) {
-      const b = m[r] as EventBatch;
-      for (let i = m[r + 1] as number; i < (m[r + 2] as number); i++) fn(b, i);
-    }
+    this.some((b, i) => {
+      fn(b, i);
+      return false;
+    });
   }
 
   /** whether fn holds for any record (stops at the first) */
   some(fn: (b: EventBatch, i: number) => boolean): boolean {
-    if (!this.batch0) return false;
-    for (let i = this.start0; i < this.end0; i++) if (fn(this.batch0, i)) return true;
+    let b = this.batch0;
+    if (!b) return false;
+    for (let i = this.start0; i < this.end0; i++) if (fn(b, i)) return true;
     const m = this.more;
     if (!m) return false;
-    for (let r = 0; r < m.length; r += 3) {
-      const b = m[r] as EventBatch;
-      for (let i = m[r + 1] as number; i < (m[r + 2] as number); i++) if (fn(b, i)) return true;
+    let last = -1;
+    for (let k = 0; k < m.length; k++) {
+      const e = m[k];
+      if (typeof e !== 'number') b = e;
+      else if (e >= 0) {
+        if (fn(b, e)) return true;
+        last = e;
+      } else {
+        for (let n = 0; n < -e; n++) if (fn(b, ++last)) return true;
+      }
     }
     return false;
   }
