@@ -1,0 +1,120 @@
+// A capture of many lab requests, made from one the lab really recorded
+// (test/fixtures/lab-request.mtrace: `curl` through the routing mesh to port 1080, 12
+// packets, 677 events over two nodes, VXLAN, the load balancer's marks and NATs). Each
+// copy is the same request from another client port, on skbs of its own, started a fixed
+// interval after the one before; the copies' events are merged in time order, as a ring
+// holding them all would have them, so concurrent requests interleave. Everything else is
+// the recording's: its topology (every hop named as the lab names it), clock, hooks,
+// devices, headers, the late frees. What a replay of the lab's own traffic costs, at the
+// rate of a busy host (the synthetic connections in correlate.js are the stress case).
+import { join } from 'node:path';
+import { CaptureWriter } from '../dist/capture/writer.js';
+import { CaptureReader } from '../dist/capture/reader.js';
+import { EventBatch } from '../dist/events/decode.js';
+import { HdrOff, Off, RECORD_SIZE } from '../dist/events/layout.js';
+import { root } from './util.js';
+
+export const LAB_RECORDING = join(root, 'test', 'fixtures', 'lab-request.mtrace');
+
+/** the recording's header, topology snapshots, and records (bytes, in time order) */
+function readRecording(file) {
+  const r = new CaptureReader(file);
+  try {
+    const topology = [];
+    const chunks = [];
+    for (const it of r.items()) {
+      if (it.kind === 'topology') topology.push(it.snapshot);
+      if (it.kind !== 'batch') continue;
+      const b = it.events;
+      const bytes = new Uint8Array(b.length * RECORD_SIZE);
+      b.copyRecords(0, b.length, bytes, 0);
+      chunks.push(bytes);
+    }
+    const records = Buffer.concat(chunks);
+    return { header: r.header, topology, records, count: records.length / RECORD_SIZE };
+  } finally {
+    r.close();
+  }
+}
+
+/** the client port of the recorded request: the source port of its first packet */
+function clientPort(dv) {
+  return dv.getUint16(Off.outer + HdrOff.sport, true);
+}
+
+/**
+ * Writes `copies` copies of the recorded request to `file`, one every `everyNs` of event
+ * time, through the real CaptureWriter (1,024-record batches, a tick every 100 ms of event
+ * time). Returns the number of records written.
+ */
+export function writeLabFlows(file, copies, everyNs = 100_000, recording = LAB_RECORDING) {
+  const rec = readRecording(recording);
+  const src = rec.records;
+  const sdv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const n = rec.count;
+  const port = clientPort(sdv);
+  const ts = new Float64Array(n);
+  let highWord = -1;
+  for (let k = 0; k < n; k++) {
+    const o = k * RECORD_SIZE;
+    ts[k] = sdv.getUint32(o + Off.ts_ns, true) + sdv.getUint32(o + Off.ts_ns + 4, true) * 2 ** 32;
+    const hw = sdv.getUint32(o + Off.skb + 4, true);
+    // a copy's skbs differ from the recording's in their high word (below): every recorded
+    // skb must share one, or two copies could meet on an address
+    if (hw !== 0 && highWord >= 0 && hw !== highWord) throw new Error(`${recording}: skbs in more than one 4 GB region`);
+    if (hw !== 0) highWord = hw;
+  }
+  // copy c's record k is at ts[k] + c * everyNs: merged in time order, ties by copy
+  const total = n * copies;
+  const order = new Uint32Array(total);
+  for (let x = 0; x < total; x++) order[x] = x;
+  const at = (x) => ts[x % n] + Math.floor(x / n) * everyNs;
+  order.sort((a, b) => at(a) - at(b) || a - b);
+
+  const w = CaptureWriter.create(file, { ...rec.header, argv: ['bench'] });
+  for (const snap of rec.topology) w.topology(snap, 0);
+  const out = Buffer.alloc(1024 * RECORD_SIZE);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let fill = 0;
+  const flush = () => {
+    if (!fill) return;
+    w.batch('local', new EventBatch(out.subarray(0, fill * RECORD_SIZE), fill).raw(), fill);
+    fill = 0;
+  };
+  // ticks as a recorder writes them, every 100 ms of the clock with the batches read by
+  // then before them: the quiet spells between events have theirs too, and a flow closed
+  // in one is reported before a late free of its packets comes
+  let nextTick = at(order[0]) + 100e6;
+  for (let x = 0; x < total; x++) {
+    const k = order[x] % n;
+    const c = Math.floor(order[x] / n);
+    const t = at(order[x]);
+    for (; nextTick <= t; nextTick += 100e6) {
+      flush();
+      w.tick('local', nextTick);
+    }
+    const o = fill * RECORD_SIZE;
+    out.set(src.subarray(k * RECORD_SIZE, (k + 1) * RECORD_SIZE), o);
+    dv.setUint32(o + Off.ts_ns, t % 2 ** 32, true);
+    dv.setUint32(o + Off.ts_ns + 4, Math.floor(t / 2 ** 32), true);
+    const hw = dv.getUint32(o + Off.skb + 4, true);
+    if (hw !== 0) dv.setUint32(o + Off.skb + 4, hw + c, true);
+    // the client's port, wherever it appears (before and after the NATs, inside the tunnel)
+    const p = 1024 + (c % 60000);
+    for (const h of [Off.outer, Off.inner]) {
+      if (dv.getUint16(o + h + HdrOff.sport, true) === port) dv.setUint16(o + h + HdrOff.sport, p, true);
+      if (dv.getUint16(o + h + HdrOff.dport, true) === port) dv.setUint16(o + h + HdrOff.dport, p, true);
+    }
+    if (++fill === 1024) flush();
+  }
+  flush();
+  w.tick('local', nextTick);
+  w.end(0, 'duration');
+  w.close();
+  return total;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [file, copies] = process.argv.slice(2);
+  console.log(writeLabFlows(file, Number(copies ?? 3664)));
+}
