@@ -2,11 +2,15 @@
 // (test/fixtures/lab-request.mtrace: `curl` through the routing mesh to port 1080, 12
 // packets, 677 events over two nodes, VXLAN, the load balancer's marks and NATs). Each
 // copy is the same request from another client port, on skbs of its own, started a fixed
-// interval after the one before; the copies' events are merged in time order, as a ring
-// holding them all would have them, so concurrent requests interleave. Everything else is
-// the recording's: its topology (every hop named as the lab names it), clock, hooks,
-// devices, headers, the late frees. What a replay of the lab's own traffic costs, at the
-// rate of a busy host (the synthetic connections in correlate.js are the stress case).
+// interval after the one before. The copies interleave as a busy host's ring would hold
+// them: a CPU carries a packet through one namespace at a time (leaving it is a veth or
+// tunnel crossing, a queue), so each stretch of a packet's records in one namespace stays
+// together, and the stretches of all copies follow each other in the order they began —
+// about 7 records a stretch, where an idle host's recording has a packet's 45 in a row.
+// Everything else is the recording's: its topology (every hop named as the lab names it),
+// clock, hooks, devices, headers, the late frees. What a replay of the lab's own traffic
+// costs, at the rate of a busy host (the synthetic connections in correlate.js, whose
+// events come a flow at a time, are the other case).
 import { join } from 'node:path';
 import { CaptureWriter } from '../dist/capture/writer.js';
 import { CaptureReader } from '../dist/capture/reader.js';
@@ -64,12 +68,26 @@ export function writeLabFlows(file, copies, everyNs = 100_000, recording = LAB_R
     if (hw !== 0 && highWord >= 0 && hw !== highWord) throw new Error(`${recording}: skbs in more than one 4 GB region`);
     if (hw !== 0) highWord = hw;
   }
-  // copy c's record k is at ts[k] + c * everyNs: merged in time order, ties by copy
+  // the stretches: where the skb or the namespace changes, a packet left a queue or went
+  // into one; stretch q is records from[q] to from[q + 1]
+  const from = [0];
+  for (let k = 1; k < n; k++) {
+    const o = k * RECORD_SIZE;
+    const p = o - RECORD_SIZE;
+    const same = sdv.getUint32(o + Off.skb, true) === sdv.getUint32(p + Off.skb, true) && sdv.getUint32(o + Off.netns, true) === sdv.getUint32(p + Off.netns, true);
+    if (!same) from.push(k);
+  }
+  const stretches = from.length;
+  from.push(n);
+  // copy c's record k is at ts[k] + c * everyNs; stretch x (copy x / stretches, stretch x
+  // % stretches) goes out when it begins, ties by copy and stretch
+  const at = (k, c) => ts[k] + c * everyNs;
+  const units = stretches * copies;
+  const order = new Uint32Array(units);
+  for (let x = 0; x < units; x++) order[x] = x;
+  const begins = (x) => at(from[x % stretches], Math.floor(x / stretches));
+  order.sort((a, b) => begins(a) - begins(b) || a - b);
   const total = n * copies;
-  const order = new Uint32Array(total);
-  for (let x = 0; x < total; x++) order[x] = x;
-  const at = (x) => ts[x % n] + Math.floor(x / n) * everyNs;
-  order.sort((a, b) => at(a) - at(b) || a - b);
 
   const w = CaptureWriter.create(file, { ...rec.header, argv: ['bench'] });
   for (const snap of rec.topology) w.topology(snap, 0);
@@ -84,28 +102,31 @@ export function writeLabFlows(file, copies, everyNs = 100_000, recording = LAB_R
   // ticks as a recorder writes them, every 100 ms of the clock with the batches read by
   // then before them: the quiet spells between events have theirs too, and a flow closed
   // in one is reported before a late free of its packets comes
-  let nextTick = at(order[0]) + 100e6;
-  for (let x = 0; x < total; x++) {
-    const k = order[x] % n;
-    const c = Math.floor(order[x] / n);
-    const t = at(order[x]);
-    for (; nextTick <= t; nextTick += 100e6) {
-      flush();
-      w.tick('local', nextTick);
-    }
-    const o = fill * RECORD_SIZE;
-    out.set(src.subarray(k * RECORD_SIZE, (k + 1) * RECORD_SIZE), o);
-    dv.setUint32(o + Off.ts_ns, t % 2 ** 32, true);
-    dv.setUint32(o + Off.ts_ns + 4, Math.floor(t / 2 ** 32), true);
-    const hw = dv.getUint32(o + Off.skb + 4, true);
-    if (hw !== 0) dv.setUint32(o + Off.skb + 4, hw + c, true);
-    // the client's port, wherever it appears (before and after the NATs, inside the tunnel)
+  let nextTick = begins(order[0]) + 100e6;
+  for (let u = 0; u < units; u++) {
+    const c = Math.floor(order[u] / stretches);
+    const q = order[u] % stretches;
+    // the port of this copy's client, wherever it appears (before and after the NATs,
+    // inside the tunnel)
     const p = 1024 + (c % 60000);
-    for (const h of [Off.outer, Off.inner]) {
-      if (dv.getUint16(o + h + HdrOff.sport, true) === port) dv.setUint16(o + h + HdrOff.sport, p, true);
-      if (dv.getUint16(o + h + HdrOff.dport, true) === port) dv.setUint16(o + h + HdrOff.dport, p, true);
+    for (let k = from[q]; k < from[q + 1]; k++) {
+      const t = at(k, c);
+      for (; nextTick <= t; nextTick += 100e6) {
+        flush();
+        w.tick('local', nextTick);
+      }
+      const o = fill * RECORD_SIZE;
+      out.set(src.subarray(k * RECORD_SIZE, (k + 1) * RECORD_SIZE), o);
+      dv.setUint32(o + Off.ts_ns, t % 2 ** 32, true);
+      dv.setUint32(o + Off.ts_ns + 4, Math.floor(t / 2 ** 32), true);
+      const hw = dv.getUint32(o + Off.skb + 4, true);
+      if (hw !== 0) dv.setUint32(o + Off.skb + 4, hw + c, true);
+      for (const h of [Off.outer, Off.inner]) {
+        if (dv.getUint16(o + h + HdrOff.sport, true) === port) dv.setUint16(o + h + HdrOff.sport, p, true);
+        if (dv.getUint16(o + h + HdrOff.dport, true) === port) dv.setUint16(o + h + HdrOff.dport, p, true);
+      }
+      if (++fill === 1024) flush();
     }
-    if (++fill === 1024) flush();
   }
   flush();
   w.tick('local', nextTick);
