@@ -199,12 +199,20 @@ describe('correlator: what the kernel does to skbs', () => {
   });
 });
 
+/** the two ends of an overlay tunnel: node1's namespaces are inodes 200 (host) and 500
+ * (1-ingress); node2's are the given ones */
+function tunnelPlaces(host2: number, ingress2: number): Record<'n1vx' | 'n1eth0' | 'n2eth0' | 'n2vx', Place> {
+  return {
+    n1vx: { node: 'node1', netns: '1-ingress', inode: 500, device: 'vxlan0', ifindex: 4, kind: 'vxlan' },
+    n1eth0: { node: 'node1', netns: 'host', inode: 200, device: 'eth0', ifindex: 2, kind: 'physical' },
+    n2eth0: { node: 'node2', netns: 'host', inode: host2, device: 'eth0', ifindex: 2, kind: 'physical' },
+    n2vx: { node: 'node2', netns: '1-ingress', inode: ingress2, device: 'vxlan0', ifindex: 4, kind: 'vxlan' },
+  };
+}
+
 describe('correlator: across nodes', () => {
   it('joins the sender\'s encapsulation to the receiver\'s decapsulation (VNI, outer tuple, inner datagram); latency is not computed across clocks', () => {
-    const n1vx: Place = { node: 'node1', netns: '1-ingress', inode: 500, device: 'vxlan0', ifindex: 4, kind: 'vxlan' };
-    const n1eth0: Place = { node: 'node1', netns: 'host', inode: 200, device: 'eth0', ifindex: 2, kind: 'physical' };
-    const n2eth0: Place = { node: 'node2', netns: 'host', inode: 200, device: 'eth0', ifindex: 2, kind: 'physical' };
-    const n2vx: Place = { node: 'node2', netns: '1-ingress', inode: 500, device: 'vxlan0', ifindex: 4, kind: 'vxlan' };
+    const { n1vx, n1eth0, n2eth0, n2vx } = tunnelPlaces(200, 500);
     const namer1 = placesNamer([n1vx, n1eth0]);
     const namer2 = placesNamer([n2vx, n2eth0]);
     // two clocks (two nodes, two recordings): the namer is per clock in real use; here one namer per run
@@ -233,10 +241,8 @@ describe('correlator: across nodes', () => {
 
 describe('correlator: across nodes, a receiver that carried two datagrams through the tunnel', () => {
   it('is still searched for the sender\'s crossing, found at the record that carries it', () => {
-    const n1vx: Place = { node: 'node1', netns: '1-ingress', inode: 500, device: 'vxlan0', ifindex: 4, kind: 'vxlan' };
-    const n1eth0: Place = { node: 'node1', netns: 'host', inode: 200, device: 'eth0', ifindex: 2, kind: 'physical' };
-    const n2eth0: Place = { node: 'node2', netns: 'host', inode: 201, device: 'eth0', ifindex: 2, kind: 'physical' };
-    const n2vx: Place = { node: 'node2', netns: '1-ingress', inode: 501, device: 'vxlan0', ifindex: 4, kind: 'vxlan' };
+    // one clock and one namer: node2's namespaces need inodes of their own
+    const { n1vx, n1eth0, n2eth0, n2vx } = tunnelPlaces(201, 501);
     const namer = placesNamer([n1vx, n1eth0, n2eth0, n2vx]);
     const inner = headers('10.255.0.2:40000', '10.255.0.5:80');
     const outer = headers('192.168.50.1:36309', '192.168.50.2:4789', { proto: 17, ipLen: 110 });
