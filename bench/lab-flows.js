@@ -19,6 +19,8 @@ import { HdrOff, Off, RECORD_SIZE } from '../dist/events/layout.js';
 import { root } from './util.js';
 
 export const LAB_RECORDING = join(root, 'test', 'fixtures', 'lab-request.mtrace');
+/** copies of the recorded request: as many events as the synthetic workloads */
+export const LAB_COPIES = 3664;
 
 /** the recording's header, topology snapshots, and records (bytes, in time order) */
 function readRecording(file) {
@@ -137,5 +139,5 @@ export function writeLabFlows(file, copies, everyNs = 100_000, recording = LAB_R
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [file, copies] = process.argv.slice(2);
-  console.log(writeLabFlows(file, Number(copies ?? 3664)));
+  console.log(writeLabFlows(file, Number(copies ?? LAB_COPIES)));
 }

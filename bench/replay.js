@@ -26,7 +26,7 @@ import { EventBatch } from '../dist/events/decode.js';
 import { EVENT_VERSION, RECORD_SIZE } from '../dist/events/layout.js';
 import { FlowPipeline } from '../dist/correlate/pipeline.js';
 import { makeRecords, PLACES } from './correlate.js';
-import { writeLabFlows } from './lab-flows.js';
+import { LAB_COPIES, writeLabFlows } from './lab-flows.js';
 import { root } from './util.js';
 
 /** the namespaces and devices makeRecords' records pass, named as a recording's snapshot */
@@ -50,9 +50,6 @@ export async function benchReplay() {
     ],
   };
 }
-
-/** copies of the lab's recorded request: as many events as the synthetic workloads */
-const LAB_COPIES = 3664;
 
 /** makeRecords' connections, written as a recording is */
 function writeSynthetic(file, flows, packets) {

@@ -18,8 +18,7 @@ export interface RecordJourney {
   readonly parent?: RecordJourney;
   readonly clones: number;
   readonly sawDrop: boolean;
-  readonly sawTunnel: boolean;
-  /** the datagram it carried through a tunnel (tuple.ts noteTunnelDatagram) */
+  /** the datagram it carried through a tunnel (tuple.ts noteTunnelDatagram), or NO_TUNNEL */
   readonly tunnelDatagram: number;
   readonly firstIpLen: number;
   readonly firstTs: number;
@@ -184,7 +183,7 @@ export class FlowRecordBuilder {
       const seen = (used ??= new Set<RecordJourney>([j, cur]));
       /** where the crossing is among next's records (found once: each record's key is printed) */
       let at = -1;
-      const next = journeys.find((x) => !seen.has(x) && x.sawTunnel && x.tableKey !== cur.tableKey && mayCarry(x, crossing) && (at = findTunnelKey(x.records(), crossing)) >= 0);
+      const next = journeys.find((x) => !seen.has(x) && x.tableKey !== cur.tableKey && mayCarry(x, crossing) && (at = findTunnelKey(x.records(), crossing)) >= 0);
       if (!next) break;
       seen.add(next);
       built = buildHops(next.records(), dir, this.o.namer, at);
@@ -239,7 +238,8 @@ interface Crossing {
 }
 
 /** whether journey x may hold a record of crossing c: it carried c's datagram through a
- * tunnel, or datagrams it does not know one by one */
+ * tunnel, or datagrams it does not know one by one (one that never crossed one carried
+ * none) */
 function mayCarry(x: RecordJourney, c: Crossing): boolean {
   return x.tunnelDatagram === c.datagram || x.tunnelDatagram === MANY_TUNNELS;
 }

@@ -50,9 +50,7 @@ export class Journey {
   previous?: Journey;
   /** whether a kfree_skb was seen (the journey may end in a drop) */
   sawDrop = false;
-  /** whether any event is VXLAN-encapsulated (a tunnel crossing may continue elsewhere) */
-  sawTunnel = false;
-  /** the datagram it carried encapsulated (tuple.ts noteTunnelDatagram) */
+  /** the datagram it carried encapsulated (tuple.ts noteTunnelDatagram), or NO_TUNNEL */
   tunnelDatagram = NO_TUNNEL;
   /** the datagram hashes this journey is indexed under (for clone detection): the first
    * nDatagrams, with room as for the keys below */
@@ -97,6 +95,11 @@ export class Journey {
     this.lastTs = firstTs;
   }
 
+  /** whether any event is VXLAN-encapsulated (a tunnel crossing may continue elsewhere) */
+  get sawTunnel(): boolean {
+    return this.tunnelDatagram !== NO_TUNNEL;
+  }
+
   /** the skb address's low 48 bits */
   get skb(): number {
     return skbOfKey(this.tableKey);
@@ -112,10 +115,7 @@ export class Journey {
     else this.lastTs = ts;
     if (hook === Hook.CONSUME || hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ts);
     if (hook === Hook.DROP) this.sawDrop = true;
-    if (b.encapsulated(i)) {
-      this.sawTunnel = true;
-      if (this.tunnelDatagram !== MANY_TUNNELS) this.tunnelDatagram = noteTunnelDatagram(this.tunnelDatagram, b, i);
-    }
+    if (this.tunnelDatagram !== MANY_TUNNELS && b.encapsulated(i)) this.tunnelDatagram = noteTunnelDatagram(this.tunnelDatagram, b, i);
     if (vo >= 0) {
       if (this.firstProto < 0) {
         this.firstProto = b.protoAt(vo);

@@ -12,7 +12,7 @@ import type { FlowState } from './model.js';
 /** a flow's numbers: firstTs, lastTs, flags, idle state, tuples (first string, count),
  * journeys of the flow, journeys in all (with ancestors from other flows) */
 const FLOW_WORDS = 8;
-/** a journey's: parent (index in its flow's list, -1 none), clones, flags, firstIpLen,
+/** a journey's: parent (index in its flow's list, -1 none), clones, sawDrop, firstIpLen,
  * firstTs, lastTs, clock (string), tableKey, direction, tunnel datagram, first record,
  * records */
 const JOURNEY_WORDS = 12;
@@ -61,7 +61,7 @@ export class WireWriter {
       const recs = j.records();
       w[at++] = j.parent ? all.indexOf(j.parent) : -1;
       w[at++] = j.clones;
-      w[at++] = (j.sawDrop ? 1 : 0) | (j.sawTunnel ? 2 : 0);
+      w[at++] = j.sawDrop ? 1 : 0;
       w[at++] = j.firstIpLen;
       w[at++] = j.firstTs;
       w[at++] = j.lastTs;
@@ -130,7 +130,6 @@ class WireJourney implements RecordJourney {
   constructor(
     readonly clones: number,
     readonly sawDrop: boolean,
-    readonly sawTunnel: boolean,
     readonly firstIpLen: number,
     readonly firstTs: number,
     readonly lastTs: number,
@@ -165,7 +164,7 @@ export function* readWire(m: WireFlows): IterableIterator<{ flow: FinishedFlow; 
     for (let k = 0; k < total; k++) {
       parents.push(w[at++]);
       const clones = w[at++];
-      const jf = w[at++];
+      const sawDrop = w[at++];
       const firstIpLen = w[at++];
       const jFirst = w[at++];
       const jLast = w[at++];
@@ -177,7 +176,7 @@ export function* readWire(m: WireFlows): IterableIterator<{ flow: FinishedFlow; 
       const count = w[at++];
       const list = new RecordList(count);
       for (let i = from; i < from + count; i++) list.push(batch, i);
-      all.push(new WireJourney(clones, (jf & 1) !== 0, (jf & 2) !== 0, firstIpLen, jFirst, jLast, clock, tableKey, dir, tunnelDatagram, list));
+      all.push(new WireJourney(clones, sawDrop !== 0, firstIpLen, jFirst, jLast, clock, tableKey, dir, tunnelDatagram, list));
     }
     for (let k = 0; k < total; k++) if (parents[k] >= 0) all[k].parent = all[parents[k]];
     yield {
