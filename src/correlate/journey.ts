@@ -344,6 +344,9 @@ export class JourneyTable {
     private readonly maxJourneys: number,
     private readonly maxEvents: number,
     private readonly reuseGapNs: number,
+    /** a journey never freed leaves the table at time ts, and no event finds it there again:
+     * its skb carries another packet (a free we missed), or it was evicted */
+    private readonly left: (j: Journey, ts: number) => void = () => {},
   ) {}
 
   get size(): number {
@@ -363,12 +366,15 @@ export class JourneyTable {
     // a late event of the packet this address carried before
     if (j?.previous?.endTs !== undefined && ts < j.firstTs && ts <= j.previous.endTs) j = j.previous;
     else if (j && !j.accepts(b, i, this.reuseGapNs, ts, hook, vo)) {
-      if (j.endTs === undefined) this.counters.missedFrees++;
+      if (j.endTs === undefined) {
+        this.counters.missedFrees++;
+        this.left(j, ts);
+      }
       j = undefined;
     }
     this.fresh = false;
     if (!j) {
-      if (!inTable && this.bySkb.size >= this.maxJourneys) this.evictOne();
+      if (!inTable && this.bySkb.size >= this.maxJourneys) this.evictOne(ts);
       j = new Journey(this.nextId++, clock, key, ts);
       if (inTable?.endTs !== undefined) j.previous = inTable;
       this.bySkb.set(key, j);
@@ -404,9 +410,11 @@ export class JourneyTable {
   }
 
   /** Forget journeys that ended before `endedBefore` or went silent before `silentBefore`
-   * (their hops stay with their flow; only the skb mapping goes). */
-  sweep(endedBefore: number, silentBefore: number): void {
+   * (their hops stay with their flow; only the skb mapping goes). `each` sees every
+   * journey the table holds first: the one pass over the packets in flight a tick makes. */
+  sweep(endedBefore: number, silentBefore: number, each?: (j: Journey) => void): void {
     this.bySkb.deleteWhere((j) => {
+      each?.(j);
       if ((j.endTs !== undefined && j.endTs < endedBefore) || j.lastTs < silentBefore) return true;
       if (j.previous?.endTs !== undefined && j.previous.endTs < endedBefore) j.previous = undefined;
       return false;
@@ -422,7 +430,7 @@ export class JourneyTable {
   /** ended journeys are only kept for late events: one of those goes first, else the
    * idlest of the sample (a table this full is a burst; the exact oldest is not worth
    * keeping an age order of every packet for) */
-  private evictOne(): void {
+  private evictOne(ts: number): void {
     this.lastKey = -1;
     const t = this.bySkb;
     let victim = -1;
@@ -440,7 +448,11 @@ export class JourneyTable {
     }
     if (victim < 0) return;
     this.evictFrom = (victim + 1) & (t.capacity - 1);
-    if (t.valueAt(victim)!.endTs === undefined) this.counters.journeysEvicted++;
+    const j = t.valueAt(victim)!;
+    if (j.endTs === undefined) {
+      this.counters.journeysEvicted++;
+      this.left(j, ts);
+    }
     t.delete(t.keyAt(victim));
   }
 }

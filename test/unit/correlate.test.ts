@@ -173,6 +173,31 @@ describe('correlator: what the kernel does to skbs', () => {
     expect(c.counters().clones).toBe(1);
   });
 
+  it('a packet whose free was missed parents clones until its skb carries another packet, and a clone window after, not later', () => {
+    const c = correlator();
+    const h = headers('10.0.0.1:1111', '10.0.0.2:80');
+    const p = new Walk('p1', 1e9, h).in(n1gw).out(nginx);
+    // the same skb, another segment: p's free was missed, p has left the journey table
+    const q = new Walk('p1', 1.001e9, headers('10.0.0.1:1111', '10.0.0.2:80', { tcpSeq: 77, tcpFlags: 0x10 })).in(nginx).consume();
+    const clone = new Walk('c1', 1.0015e9, h).out(sboxEth1).consume();
+    // the datagram again 100 ms on: a packet of its own (a retransmission), not p's clone
+    const again = new Walk('c2', 1.1e9, h).out(sboxEth1).consume();
+    c.push([...p.events, ...q.events, ...clone.events, ...again.events]);
+    expect(c.counters()).toMatchObject({ missedFrees: 1, clones: 1 });
+    expect(c.flush()[0].packets.forward).toBe(3);
+  });
+
+  it('a packet never freed, still on its skb, stops parenting clones once silent for a second', () => {
+    const c = correlator();
+    const h = headers('10.0.0.1:1111', '10.0.0.2:80');
+    c.push(new Walk('p1', 1e9, h).in(n1gw).out(nginx).events);
+    c.push(new Walk('c1', 1.5e9, h).out(sboxEth1).consume().events);
+    c.advance(2.5e9);
+    c.push(new Walk('c2', 2.6e9, h).out(sboxEth1).consume().events);
+    expect(c.counters()).toMatchObject({ missedFrees: 0, clones: 1 });
+    expect(c.flush()[0].packets.forward).toBe(2);
+  });
+
   it('bounded tables: the idlest flow is reported early as evicted, journeys evicted are counted', () => {
     const c = correlator({ maxFlows: 2, maxJourneys: 2 });
     for (let i = 0; i < 3; i++) c.push(new Walk(`s${i}`, 1e9 + i * 1e6, headers(`10.0.0.${i + 1}:1000`, '10.0.0.9:80')).out(client).events);
