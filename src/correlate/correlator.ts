@@ -180,7 +180,7 @@ export class Correlator {
     }
     if (hook === Hook.CONSUME) this.mayRelease(j);
     if (hook === Hook.CONSUME || hook === Hook.DROP) {
-      for (let k = 0; k < j.nDatagrams; k++) this.queueRetire(j.datagramKeys[k], j, j.endTs!);
+      for (let k = 0; k < j.nDatagrams; k++) this.queueRetire(j.datagramKey(k), j, j.endTs!);
     }
     const proto = vo < 0 ? -1 : b.protoAt(vo);
     if (vo < 0 || (!b.viewL4(i) && proto !== 1 && proto !== 58)) {
@@ -266,7 +266,7 @@ export class Correlator {
    * clones go. Without this its datagrams stayed in the index until they went stale —
    * in the lab's traffic, a fifth of a flow's packets, and most of the index. */
   private leftUnfreed(j: Journey, ts: number): void {
-    for (let k = 0; k < j.nDatagrams; k++) this.queueRetire(j.datagramKeys[k], j, ts);
+    for (let k = 0; k < j.nDatagrams; k++) this.queueRetire(j.datagramKey(k), j, ts);
   }
 
   /** A freed packet's datagrams stop being candidates for clones CLONE_WINDOW_NS after its
@@ -289,8 +289,7 @@ export class Correlator {
   }
 
   private forgetDatagrams(j: Journey): void {
-    const keys = j.datagramKeys;
-    for (let k = 0; k < j.nDatagrams; k++) this.datagrams.deleteIf(keys[k], j);
+    for (let k = 0; k < j.nDatagrams; k++) this.datagrams.deleteIf(j.datagramKey(k), j);
     j.nDatagrams = 0;
   }
 

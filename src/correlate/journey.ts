@@ -27,6 +27,26 @@ const NO_REFS = new RecordRefs();
 /** directed keys a journey has room for before its arrays grow: one, and one per rewrite */
 const KEY_ROOM = 4;
 
+// Where a journey keeps its numbers (Journey.n). V8 keeps a double-valued field of an
+// object (a timestamp, a 53-bit key or hash, a sequence number above 2^31) in a heap
+// number of its own, and every array in two objects: a replay holds thousands of journeys
+// alive at once, and each of those objects is one more for every collection to trace and
+// copy. One array of doubles holds them all, unboxed.
+const FIRST_TS = 0;
+const LAST_TS = 1;
+/** its free's time, or NO_END */
+const END_TS = 2;
+const FIRST_IP_TS = 3;
+const TUNNEL = 4;
+const FIRST_SEQ = 5;
+const TABLE_KEY = 6;
+/** then, per directed key k: the time and arrival of its first sighting, and the k-th
+ * datagram hash the journey is indexed under (never more of those than keys: a datagram
+ * is noted only with a new key) */
+const KEYS = 7;
+const KEY_SLOTS = 3;
+const NO_END = -1;
+
 export class Journey {
   /** its records while they are still in the batches they came in... */
   private refs = new RecordRefs();
@@ -34,10 +54,8 @@ export class Journey {
   private log: RecordLog | undefined;
   /** events past maxEvents, not kept */
   truncated = 0;
-  firstTs: number;
-  lastTs: number;
-  /** the free that ended it */
-  endTs?: number;
+  /** its numbers (see FIRST_TS above) */
+  private readonly n: number[];
   /** the journey this one is a clone of */
   parent?: Journey;
   clones = 0;
@@ -50,30 +68,23 @@ export class Journey {
   previous?: Journey;
   /** whether a kfree_skb was seen (the journey may end in a drop) */
   sawDrop = false;
-  /** the datagram it carried encapsulated (tuple.ts noteTunnelDatagram), or NO_TUNNEL */
-  tunnelDatagram = NO_TUNNEL;
-  /** the datagram hashes this journey is indexed under (for clone detection): the first
-   * nDatagrams, with room as for the keys below */
-  readonly datagramKeys: number[] = new Array<number>(KEY_ROOM);
+  /** how many datagram hashes this journey is indexed under (for clone detection):
+   * datagramKey(0) on */
   nDatagrams = 0;
   /** the key of the tuple it was last seen with: consecutive events of a packet share it */
   lastKey = '';
   /** IP length of the first event (in time order) that carries IP headers */
   firstIpLen = 0;
-  private firstIpTs = Infinity;
   /** of the first event that carried IP headers (arrival order): what later events must match */
   private firstProto = -1;
   private firstL4 = false;
-  private firstSeq = 0;
   private firstFlags = 0;
   /** each directed key seen along the way, with the time and arrival of its first sighting
-   * (Infinity: seen only at an IPVS transmit, which places no key in time): a handful per
-   * packet (one more per rewrite), so small arrays searched in order. They start with room
-   * for KEY_ROOM keys (an empty array's first push makes room for 17, and a replay keeps
-   * thousands of journeys alive at once); nKeys of them are used. */
+   * (Infinity: seen only at an IPVS transmit, which places no key in time) in n: a handful
+   * per packet (one more per rewrite), so small arrays searched in order. They start with
+   * room for KEY_ROOM keys (an empty array's first push makes room for 17, and a replay
+   * keeps thousands of journeys alive at once); nKeys of them are used. */
   private readonly keys: string[] = new Array<string>(KEY_ROOM);
-  /** the time and arrival of key k's first sighting: keyAt[2k], keyAt[2k + 1] */
-  private readonly keyAt: number[] = new Array<number>(2 * KEY_ROOM);
   private nKeys = 0;
   private arrivals = 0;
   /** orderedKeys(), until a sighting changes */
@@ -88,11 +99,39 @@ export class Journey {
     readonly id: number,
     readonly clock: string,
     /** its key in the JourneyTable: clock number and skb address */
-    readonly tableKey: number,
+    tableKey: number,
     firstTs: number,
   ) {
-    this.firstTs = firstTs;
-    this.lastTs = firstTs;
+    // a literal of doubles (firstTs never is a small integer): the array is born unboxed
+    // and the size it keeps
+    this.n = [
+      firstTs, firstTs, NO_END, Infinity, NO_TUNNEL, 0, tableKey,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+  }
+
+  get firstTs(): number {
+    return this.n[FIRST_TS];
+  }
+  get lastTs(): number {
+    return this.n[LAST_TS];
+  }
+  /** the free that ended it */
+  get endTs(): number | undefined {
+    const e = this.n[END_TS];
+    return e === NO_END ? undefined : e;
+  }
+  /** its key in the JourneyTable: clock number and skb address */
+  get tableKey(): number {
+    return this.n[TABLE_KEY];
+  }
+  /** the datagram it carried encapsulated (tuple.ts noteTunnelDatagram), or NO_TUNNEL */
+  get tunnelDatagram(): number {
+    return this.n[TUNNEL];
+  }
+  /** the k-th datagram hash it is indexed under (k < nDatagrams) */
+  datagramKey(k: number): number {
+    return this.n[KEYS + KEY_SLOTS * k + 2];
   }
 
   /** whether any event is VXLAN-encapsulated (a tunnel crossing may continue elsewhere) */
@@ -108,25 +147,26 @@ export class Journey {
   /** record i of b is this journey's: keep it and note what later events are judged by.
    * ts, hook and vo (b.viewOff(i)) are read once by the caller. */
   add(b: EventBatch, i: number, maxEvents: number, ts: number, hook: number, vo: number): void {
-    if (ts < this.firstTs) this.firstTs = ts;
+    const n = this.n;
+    if (ts < n[FIRST_TS]) n[FIRST_TS] = ts;
     // records are kept in arrival order (until the event limit): out of order if earlier
     // than any before
-    if (ts < this.lastTs) this.sorted = false;
-    else this.lastTs = ts;
-    if (hook === Hook.CONSUME || hook === Hook.DROP) this.endTs = Math.max(this.endTs ?? 0, ts);
+    if (ts < n[LAST_TS]) this.sorted = false;
+    else n[LAST_TS] = ts;
+    if (hook === Hook.CONSUME || hook === Hook.DROP) n[END_TS] = Math.max(n[END_TS], ts);
     if (hook === Hook.DROP) this.sawDrop = true;
-    if (this.tunnelDatagram !== MANY_TUNNELS && b.encapsulated(i)) this.tunnelDatagram = noteTunnelDatagram(this.tunnelDatagram, b, i);
+    if (n[TUNNEL] !== MANY_TUNNELS && b.encapsulated(i)) n[TUNNEL] = noteTunnelDatagram(n[TUNNEL], b, i);
     if (vo >= 0) {
       if (this.firstProto < 0) {
         this.firstProto = b.protoAt(vo);
         this.firstL4 = b.viewL4(i);
         if (this.firstProto === TCP && this.firstL4) {
-          this.firstSeq = b.tcpSeqAt(vo);
+          n[FIRST_SEQ] = b.tcpSeqAt(vo);
           this.firstFlags = b.tcpFlagsAt(vo);
         }
       }
-      if (ts < this.firstIpTs) {
-        this.firstIpTs = ts;
+      if (ts < n[FIRST_IP_TS]) {
+        n[FIRST_IP_TS] = ts;
         this.firstIpLen = b.ipLenAt(vo);
       }
     }
@@ -145,8 +185,9 @@ export class Journey {
    * from fromTs to lastTs: all add() would note of each is the time, and whether it is kept.
    * Returns how many were past maxEvents. */
   addRun(b: EventBatch, from: number, end: number, maxEvents: number, fromTs: number, lastTs: number): number {
-    if (fromTs < this.lastTs) this.sorted = false;
-    if (lastTs > this.lastTs) this.lastTs = lastTs;
+    const n = this.n;
+    if (fromTs < n[LAST_TS]) this.sorted = false;
+    if (lastTs > n[LAST_TS]) n[LAST_TS] = lastTs;
     if (this.released) return 0;
     const room = Math.max(0, maxEvents - this.kept());
     const keep = Math.min(end - from, room);
@@ -181,9 +222,9 @@ export class Journey {
     this.inOrder = undefined;
   }
 
-  /** it is indexed under datagram hash dh too */
+  /** it is indexed under datagram hash dh too (noted with its newest key: the slot is there) */
   indexedUnder(dh: number): void {
-    this.datagramKeys[this.nDatagrams++] = dh;
+    this.n[KEYS + KEY_SLOTS * this.nDatagrams++ + 2] = dh;
   }
 
   /** Whether one of its records carries the datagram record i of b does (a datagram hash
@@ -205,16 +246,17 @@ export class Journey {
 
   /** whether key p was first sighted before key q (in time, then arrival) */
   private sightedBefore(p: number, q: number): boolean {
-    const tp = this.keyAt[2 * p];
-    const tq = this.keyAt[2 * q];
-    return tp < tq || (tp === tq && this.keyAt[2 * p + 1] < this.keyAt[2 * q + 1]);
+    const n = this.n;
+    const tp = n[KEYS + KEY_SLOTS * p];
+    const tq = n[KEYS + KEY_SLOTS * q];
+    return tp < tq || (tp === tq && n[KEYS + KEY_SLOTS * p + 1] < n[KEYS + KEY_SLOTS * q + 1]);
   }
 
   /** the first directed key in time order */
   firstKey(): string | undefined {
     let best = -1;
     for (let k = 0; k < this.nKeys; k++) {
-      if (this.keyAt[2 * k] === Infinity) continue;
+      if (this.n[KEYS + KEY_SLOTS * k] === Infinity) continue;
       if (best < 0 || this.sightedBefore(k, best)) best = k;
     }
     return best < 0 ? undefined : this.keys[best];
@@ -226,17 +268,24 @@ export class Journey {
     const at = placed ? ts : Infinity;
     let k = this.nKeys - 1;
     while (k >= 0 && this.keys[k] !== key) k--;
+    const n = this.n;
     if (k < 0) {
-      const n = this.nKeys++;
-      this.keys[n] = key;
-      this.keyAt[2 * n] = at;
-      this.keyAt[2 * n + 1] = this.arrivals++;
+      k = this.nKeys++;
+      this.keys[k] = key;
+      const s = KEYS + KEY_SLOTS * k;
+      // past KEY_ROOM keys the array grows by a key's slots (its datagram slot included)
+      if (s >= n.length) n.push(at, this.arrivals++, 0);
+      else {
+        n[s] = at;
+        n[s + 1] = this.arrivals++;
+      }
       this.keyOrder = undefined;
       return true;
     }
-    if (at < this.keyAt[2 * k]) {
-      this.keyAt[2 * k] = at;
-      this.keyAt[2 * k + 1] = this.arrivals++;
+    const s = KEYS + KEY_SLOTS * k;
+    if (at < n[s]) {
+      n[s] = at;
+      n[s + 1] = this.arrivals++;
       this.keyOrder = undefined;
     }
     return false;
@@ -247,7 +296,7 @@ export class Journey {
   sawLastKeyAgain(ts: number): void {
     const k = this.nKeys - 1;
     if (k >= 0 && this.keys[k] === this.lastKey) {
-      if (ts >= this.keyAt[2 * k]) return;
+      if (ts >= this.n[KEYS + KEY_SLOTS * k]) return;
     }
     this.sawKey(this.lastKey, ts, true);
   }
@@ -272,7 +321,7 @@ export class Journey {
       const out: string[] = [];
       const outAt: number[] = [];
       for (let k = 0; k < this.nKeys; k++) {
-        if (this.keyAt[2 * k] === Infinity) continue;
+        if (this.n[KEYS + KEY_SLOTS * k] === Infinity) continue;
         let at = out.length;
         for (; at > 0 && this.sightedBefore(k, outAt[at - 1]); at--) {
           out[at] = out[at - 1];
@@ -303,13 +352,14 @@ export class Journey {
   /** Whether record i of b can be this journey's packet: a freed-and-reused skb whose free
    * we missed shows up as a different TCP segment, or after a long silence. */
   accepts(b: EventBatch, i: number, reuseGapNs: number, ts: number, hook: number, vo: number): boolean {
-    if (this.endTs !== undefined) return ts <= this.endTs;
-    if (ts - this.lastTs > reuseGapNs && hook !== Hook.CONSUME && hook !== Hook.DROP) return false;
+    const n = this.n;
+    if (n[END_TS] !== NO_END) return ts <= n[END_TS];
+    if (ts - n[LAST_TS] > reuseGapNs && hook !== Hook.CONSUME && hook !== Hook.DROP) return false;
     if (this.firstProto < 0 || vo < 0) return true;
     // NAT changes addresses, not these
     if (b.protoAt(vo) !== this.firstProto) return false;
     if (this.firstProto !== TCP || !this.firstL4 || !b.viewL4(i)) return true;
-    return b.tcpSeqAt(vo) === this.firstSeq && b.tcpFlagsAt(vo) === this.firstFlags;
+    return b.tcpSeqAt(vo) === n[FIRST_SEQ] && b.tcpFlagsAt(vo) === this.firstFlags;
   }
 }
 
