@@ -17,7 +17,6 @@ export interface RawChange {
 }
 
 const hostOf = (ep: string): string => splitEndpoint(ep).addr;
-const portOf = (ep: string): string | undefined => splitEndpoint(ep).port;
 
 /** each namespace's own addresses, gathered once per snapshot's Netns (a DNAT is checked
  * against them for every flow) */
@@ -33,29 +32,62 @@ function ownAddress(ns: Netns | undefined, addr: string): boolean {
   return own.has(addr);
 }
 
-function toMatches(to: string | undefined, ep: string): boolean {
-  if (!to) return false;
-  // --to-destination 172.18.0.2:1080, 10.0.0.5, or a range 10.0.0.5-10.0.0.9
-  const [addr, port] = to.includes(':') && !to.includes('[') ? to.split(':') : [to, undefined];
-  if (addr.split('-')[0] !== hostOf(ep)) return false;
-  return !port || port.split('-')[0] === portOf(ep);
-}
-
 function markValue(spec: string | undefined): number | undefined {
   if (!spec) return undefined;
   const v = Number(spec.split('/')[0]);
   return Number.isFinite(v) ? v : undefined;
 }
 
-function findRule(ns: Netns | undefined, pred: (r: NatRule) => boolean): string | undefined {
-  const r = ns?.rules.find(pred);
-  return r ? ruleText(r) : undefined;
+/** A rule as a change is matched against it: what it rewrites to, read once per snapshot's
+ * namespace, and its text printed once (every flow through a NAT names its rules). */
+interface RuleMatch {
+  rule: NatRule;
+  /** --to-destination/--to-source 172.18.0.2:1080, 10.0.0.5, or a range 10.0.0.5-10.0.0.9:
+   * the first address, and the first port when one is given */
+  toAddr?: string;
+  toPort?: string;
+  /** --set-mark's value */
+  mark?: number;
+  /** --to-ports' first port */
+  redirectPort?: string;
+  text?: string;
+}
+
+const ruleMatches = new WeakMap<Netns, RuleMatch[]>();
+
+function matchesOf(ns: Netns): RuleMatch[] {
+  let out = ruleMatches.get(ns);
+  if (!out) {
+    out = ns.rules.map((rule) => {
+      const m: RuleMatch = { rule, mark: markValue(rule.setMark), redirectPort: rule.toPorts ? rule.toPorts.split('-')[0] : undefined };
+      const to = rule.to;
+      if (to) {
+        const [addr, port] = to.includes(':') && !to.includes('[') ? to.split(':') : [to, undefined];
+        m.toAddr = addr.split('-')[0];
+        m.toPort = port ? port.split('-')[0] : undefined;
+      }
+      return m;
+    });
+    ruleMatches.set(ns, out);
+  }
+  return out;
+}
+
+/** whether the rule rewrites to endpoint host[:port] */
+function toMatches(m: RuleMatch, host: string, port: string | undefined): boolean {
+  return m.toAddr !== undefined && m.toAddr === host && (m.toPort === undefined || m.toPort === port);
+}
+
+function findRule(ns: Netns | undefined, pred: (m: RuleMatch) => boolean): string | undefined {
+  if (!ns) return undefined;
+  const m = matchesOf(ns).find(pred);
+  return m ? (m.text ??= ruleText(m.rule)) : undefined;
 }
 
 export function nameChange(c: RawChange, dir: Direction, ns: Netns | undefined): Change {
   if (c.field === 'mark') {
     const value = Number(c.to);
-    const rule = findRule(ns, (r) => r.target === 'MARK' && markValue(r.setMark) === value);
+    const rule = findRule(ns, (m) => m.rule.target === 'MARK' && m.mark === value);
     return { kind: 'MARK', field: 'mark', from: c.from, to: `0x${value.toString(16)}`, ...(rule ? { rule } : {}) };
   }
   const base = { field: c.field, from: c.from, to: c.to };
@@ -69,15 +101,17 @@ export function nameChange(c: RawChange, dir: Direction, ns: Netns | undefined):
       return { kind: 'IPVS', ...base, rule: `ipvs ${what} ${svc.scheduler}` };
     }
     let kind: ChangeKind = 'DNAT';
-    let rule = findRule(ns, (r) => r.target === 'DNAT' && toMatches(r.to, c.to));
-    if (!rule && ownAddress(ns, hostOf(c.to))) {
+    const { addr, port } = splitEndpoint(c.to);
+    let rule = findRule(ns, (m) => m.rule.target === 'DNAT' && toMatches(m, addr, port));
+    if (!rule && ownAddress(ns, addr)) {
       kind = 'REDIRECT';
-      rule = findRule(ns, (r) => r.target === 'REDIRECT' && (!r.toPorts || r.toPorts.split('-')[0] === portOf(c.to)));
+      rule = findRule(ns, (m) => m.rule.target === 'REDIRECT' && (m.redirectPort === undefined || m.redirectPort === port));
     }
     return { kind, ...base, ...(rule ? { rule } : {}) };
   }
-  const snat = findRule(ns, (r) => r.target === 'SNAT' && toMatches(r.to, c.to));
+  const { addr, port } = splitEndpoint(c.to);
+  const snat = findRule(ns, (m) => m.rule.target === 'SNAT' && toMatches(m, addr, port));
   if (snat) return { kind: 'SNAT', ...base, rule: snat };
-  const masq = findRule(ns, (r) => r.target === 'MASQUERADE');
+  const masq = findRule(ns, (m) => m.rule.target === 'MASQUERADE');
   return masq ? { kind: 'MASQUERADE', ...base, rule: masq } : { kind: 'SNAT', ...base };
 }

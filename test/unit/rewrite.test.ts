@@ -35,4 +35,20 @@ describe('nameChange', () => {
     expect(nameChange({ field: 'dst', from: '10.0.0.2:4000', to: '192.168.1.9:4000', mark: 0 }, 'reply', host).kind).toBe('un-SNAT');
     expect(nameChange({ field: 'dst', from: 'a', to: 'b', mark: 0 }, 'forward', undefined)).toEqual({ kind: 'DNAT', field: 'dst', from: 'a', to: 'b' });
   });
+
+  it('a NAT is named by the first rule whose target covers the new endpoint: ranges by their first address and port, a target without a port for any', () => {
+    const host = ns({
+      rules: [
+        rule('DOCKER', 'DNAT', { to: '10.0.0.5-10.0.0.9:8080-8090' }),
+        rule('DOCKER', 'DNAT', { to: '10.0.0.5' }),
+        rule('POSTROUTING', 'SNAT', { to: '10.255.0.2' }),
+      ],
+    });
+    const dnat = (to: string) => nameChange({ field: 'dst', from: '192.168.1.5:80', to, mark: 0 }, 'forward', host);
+    expect(dnat('10.0.0.5:8080').rule).toMatch(/8080-8090/);
+    expect(dnat('10.0.0.5:80').rule).toMatch(/→ 10\.0\.0\.5$/);
+    expect(dnat('10.0.0.6:8080')).toEqual({ kind: 'DNAT', field: 'dst', from: '192.168.1.5:80', to: '10.0.0.6:8080' });
+    // the same rule for every flow through it, each with its own client port
+    for (const port of [40001, 40002]) expect(nameChange({ field: 'src', from: `10.0.0.3:${port}`, to: `10.255.0.2:${port}`, mark: 0 }, 'forward', host)).toMatchObject({ kind: 'SNAT', rule: expect.stringMatching(/SNAT/) });
+  });
 });
