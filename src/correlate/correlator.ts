@@ -187,9 +187,10 @@ export class Correlator {
       if (j.flow) j.flow.touch(j);
       return j;
     }
-    // consecutive events of one packet mostly carry the tuple the last one did
+    // consecutive events of one packet mostly carry the tuple the last one did, and so
+    // do a packet's first events in another namespace (others' records came between)
     const placed = hook !== Hook.IPVS_NAT_XMIT;
-    if (j === this.tupleOf && b.sameTuple(i, this.tuple)) {
+    if ((j === this.tupleOf && b.sameTuple(i, this.tuple)) || (j.lastKey !== '' && b.hasTupleKey(i, j.lastKey))) {
       if (placed) j.sawLastKeyAgain(ts);
       j.flow?.touch(j);
       return j;

@@ -276,6 +276,23 @@ export class EventBatch {
     return dv.getUint16(a + HdrOff.ip_len, true) === dv.getUint16(b + HdrOff.ip_len, true);
   }
 
+  /** whether record i's tupleKey is `key`, without building it: the packet a journey
+   * followed into another namespace mostly carries the key it left the last one with */
+  hasTupleKey(i: number, key: string): boolean {
+    const o = this.viewOff(i);
+    if (o < 0) return key === '';
+    const kind = this.viewKind(i);
+    const words = kind & VIEW_V6 ? 8 : 2;
+    if (key.length !== 4 + 2 * words || key.charCodeAt(0) !== kind || key.charCodeAt(1) !== this.bytes[o + HdrOff.proto]) return false;
+    const dv = this.dv;
+    for (let w = 0; w < words; w++) {
+      if (key.charCodeAt(2 + w) !== dv.getUint16(o + HdrOff.saddr + 2 * w, false)) return false;
+      if (key.charCodeAt(2 + words + w) !== dv.getUint16(o + HdrOff.daddr + 2 * w, false)) return false;
+    }
+    const l4 = kind & VIEW_L4;
+    return key.charCodeAt(2 + 2 * words) === (l4 ? dv.getUint16(o + HdrOff.sport, true) : 0) && key.charCodeAt(3 + 2 * words) === (l4 ? dv.getUint16(o + HdrOff.dport, true) : 0);
+  }
+
   /** The packet's own directed tuple as a short flat string (tuple-key.ts reads it):
    * viewKind, protocol, addresses as 16-bit words, ports (0 when not read). Equal keys ⇔
    * equal printed tuples, without printing anything. "" without IP. */
