@@ -21,9 +21,6 @@ export type Direction = 'forward' | 'reply';
 
 const TCP = 6;
 
-/** what a journey's refs become once its records moved to a log or were let go of (never
- * appended to: add() goes to the log, or nowhere, then) */
-const NO_REFS = new RecordRefs();
 /** directed keys a journey has room for before its arrays grow: one, and one per rewrite */
 const KEY_ROOM = 4;
 
@@ -47,10 +44,12 @@ const KEYS = 7;
 const KEY_SLOTS = 3;
 const NO_END = -1;
 
-export class Journey {
-  /** its records while they are still in the batches they came in... */
-  private refs = new RecordRefs();
-  /** ...or, once the journey outlives its place in the table, its own copy */
+/** A journey is its own RecordRefs: its records while they are still in the batches they
+ * came in (a field of its own would be one more object per packet in flight, for every
+ * collection to trace and copy). */
+export class Journey extends RecordRefs {
+  /** its records once the journey outlives its place in the table: its own copy (its refs
+   * are then cleared, and add() appends here) */
   private log: RecordLog | undefined;
   /** events past maxEvents, not kept */
   truncated = 0;
@@ -102,6 +101,7 @@ export class Journey {
     tableKey: number,
     firstTs: number,
   ) {
+    super();
     // a literal of doubles (firstTs never is a small integer): the array is born unboxed
     // and the size it keeps
     this.n = [
@@ -176,7 +176,7 @@ export class Journey {
     }
     if (this.released) return;
     if (this.log) this.log.append(b, i);
-    else this.refs.append(b, i);
+    else this.append(b, i);
     this.inOrder = undefined;
   }
 
@@ -195,29 +195,29 @@ export class Journey {
     this.truncated += past;
     if (!keep) return past;
     if (this.log) for (let i = from; i < from + keep; i++) this.log.append(b, i);
-    else this.refs.appendRun(b, from, from + keep);
+    else this.appendRun(b, from, from + keep);
     this.inOrder = undefined;
     return past;
   }
 
   private kept(): number {
-    return this.log ? this.log.length : this.refs.length;
+    return this.log ? this.log.length : this.length;
   }
 
   /** Copies its records out of their batches, so that a journey of a long flow keeps 160
    * bytes per event alive rather than whole batches. Later events are appended to the copy. */
   compact(): void {
     if (this.log || this.released) return;
-    const log = new RecordLog(this.refs.length);
-    this.refs.forEach((b, i) => log.append(b, i));
+    const log = new RecordLog(this.length);
+    this.forEach((b, i) => log.append(b, i));
     this.log = log;
-    this.refs = NO_REFS;
+    this.clearRefs();
   }
 
   /** Lets go of its records: they will never be read (see Correlator.mayRelease). */
   release(): void {
     this.released = true;
-    this.refs = NO_REFS;
+    this.clearRefs();
     this.log = undefined;
     this.inOrder = undefined;
   }
@@ -238,7 +238,7 @@ export class Journey {
   /** its kept records in arrival order, wherever they are (log or batches), until fn
    * says stop; whether it did */
   private someRecord(fn: (b: EventBatch, i: number) => boolean): boolean {
-    if (!this.log) return this.refs.some(fn);
+    if (!this.log) return this.some(fn);
     const lb = this.log.batch();
     for (let k = 0; k < lb.length; k++) if (fn(lb, k)) return true;
     return false;

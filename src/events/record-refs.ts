@@ -62,6 +62,14 @@ export class RecordRefs {
     this.next = end;
   }
 
+  /** forgets every record (they moved elsewhere, or will never be read) */
+  clearRefs(): void {
+    this.batch0 = undefined;
+    this.more = undefined;
+    this.lastBatch = undefined;
+    this.start0 = this.end0 = this.next = this.length = 0;
+  }
+
   /** every record, in the order they were appended */
   forEach(fn: (b: EventBatch, i: number) => void): void {
     this.some((b, i) => {
