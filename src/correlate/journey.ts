@@ -102,8 +102,8 @@ export class Journey extends RecordRefs {
     firstTs: number,
   ) {
     super();
-    // a literal of doubles (firstTs never is a small integer): the array is born unboxed
-    // and the size it keeps
+    // a literal with a double in it (Infinity): the array is born unboxed, at the size it
+    // keeps unless a journey sees more than KEY_ROOM keys
     this.n = [
       firstTs, firstTs, NO_END, Infinity, NO_TUNNEL, 0, tableKey,
       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,

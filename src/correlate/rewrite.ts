@@ -75,7 +75,7 @@ function matchesOf(ns: Netns): RuleMatch[] {
 
 /** whether the rule rewrites to endpoint host[:port] */
 function toMatches(m: RuleMatch, host: string, port: string | undefined): boolean {
-  return m.toAddr !== undefined && m.toAddr === host && (m.toPort === undefined || m.toPort === port);
+  return m.toAddr === host && (m.toPort === undefined || m.toPort === port);
 }
 
 function findRule(ns: Netns | undefined, pred: (m: RuleMatch) => boolean): string | undefined {
