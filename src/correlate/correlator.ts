@@ -1,7 +1,7 @@
 // Events → journeys → flows → flow records. Pure: time only moves with the timestamps it is
 // given (events, and advance(now) from the source), so a recording replays to the same
 // records. Every table is bounded and every eviction is counted.
-import { EventBatch, newTuple, type PacketEvent } from '../events/decode.js';
+import { EventBatch, type PacketEvent } from '../events/decode.js';
 import { encodeEvents } from '../events/encode.js';
 import { RecordLog } from '../events/record-log.js';
 import { Hook } from '../events/hooks.js';
@@ -78,9 +78,6 @@ export class Correlator {
   private readonly o: Required<Omit<CorrelatorOptions, 'accept' | 'handOff'>> & Pick<CorrelatorOptions, 'accept' | 'handOff'>;
   private readonly builder: FlowRecordBuilder;
   private nextId = 1;
-  /** the tuple of the last record with one, and its journey (whose lastKey it is) */
-  private readonly tuple = newTuple();
-  private tupleOf: Journey | undefined;
   private events = 0;
   private eventsWithoutPacket = 0;
   private clones = 0;
@@ -187,17 +184,15 @@ export class Correlator {
       if (j.flow) j.flow.touch(j);
       return j;
     }
-    // consecutive events of one packet mostly carry the tuple the last one did, and so
-    // do a packet's first events in another namespace (others' records came between)
+    // a packet's events mostly carry the tuple its last one did, whatever other packets'
+    // records came between: compared in place, nothing printed
     const placed = hook !== Hook.IPVS_NAT_XMIT;
-    if ((j === this.tupleOf && b.sameTuple(i, this.tuple)) || (j.lastKey !== '' && b.hasTupleKey(i, j.lastKey))) {
+    if (j.lastKey !== '' && b.hasTupleKey(i, j.lastKey)) {
       if (placed) j.sawLastKeyAgain(ts);
       j.flow?.touch(j);
       return j;
     }
     const dkey = b.tupleKey(i);
-    b.readTuple(i, this.tuple);
-    this.tupleOf = j;
     j.lastKey = dkey;
     const first = j.keyCount === 0;
     if (!j.sawKey(dkey, ts, placed)) {
