@@ -4,6 +4,8 @@
 // on stderr with every counter of something lost.
 import type { CorrelatorCounters, FlowRecord } from '../correlate/index.js';
 import { flowText } from '../report/flow-text.js';
+import { FlowJson } from '../report/flow-json.js';
+import { LineBuffer } from './line-buffer.js';
 import type { Style } from './style.js';
 import { writeSync } from 'node:fs';
 import { ExitCode } from '../errors.js';
@@ -62,10 +64,11 @@ export class FlowOutput {
   /** flows not printed because standard output held OUTPUT_BACKLOG_BYTES already (live) */
   dropped = 0;
   private closed = false;
-  /** formatted flows not yet written: text, not records, so that a record dies as soon as
+  /** formatted flows not yet written: bytes, not records, so that a record dies as soon as
    * it is printed (see FlowPipeline's sink) */
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  private readonly pending = new LineBuffer(WRITE_BYTES + 64 * 1024);
+  /** --json: prints the records, reusing what recurs from one to the next */
+  private readonly json = new FlowJson();
   /** the stdout error listener is in place (from the first write) */
   private listening = false;
   private broken = false;
@@ -97,14 +100,14 @@ export class FlowOutput {
           this.dropped++;
           continue;
         }
-        const text = this.o.json ? JSON.stringify(f) : `${flowText(f, this.o.style, this.o.clock)}\n`;
-        this.pending.push(text);
-        // and the newline the join adds
-        this.pendingBytes += text.length + 1;
+        // the human view leaves a blank line after each flow
+        const text = this.o.json ? this.json.line(f) : `${flowText(f, this.o.style, this.o.clock)}\n`;
+        if (!this.pending.fits(text)) this.flush();
+        this.pending.add(text);
       }
       this.printed++;
     }
-    if (this.pendingBytes >= WRITE_BYTES) this.flush();
+    if (this.pending.length >= WRITE_BYTES) this.flush();
     if (this.full) {
       this.flush();
       this.o.onLimit?.();
@@ -115,7 +118,7 @@ export class FlowOutput {
    * what is held back here. Asked again at every flow, so printing goes on as soon as the
    * reader has caught up enough. */
   private readerLags(): boolean {
-    if (this.o.blocking || process.stdout.writableLength + this.pendingBytes < OUTPUT_BACKLOG_BYTES) return false;
+    if (this.o.blocking || process.stdout.writableLength + this.pending.length < OUTPUT_BACKLOG_BYTES) return false;
     if (!this.toldLagging) {
       this.toldLagging = true;
       this.o.beforeWrite?.();
@@ -129,9 +132,7 @@ export class FlowOutput {
   /** writes what is held back (the pipeline settled: a tick's flows are all out) */
   flush(): void {
     if (!this.pending.length) return;
-    const text = this.pending.join('\n') + '\n';
-    this.pending = [];
-    this.pendingBytes = 0;
+    const bytes = this.pending.bytes();
     this.o.beforeWrite?.();
     if (!this.listening) {
       process.stdout.on('error', this.onError);
@@ -139,10 +140,13 @@ export class FlowOutput {
       if (this.o.blocking && (this.o.fd ?? 1) === 1) blockOnFullPipe();
     }
     if (this.o.blocking) {
-      this.writeNow(text);
+      this.writeNow(bytes);
+      this.pending.clear();
       return;
     }
-    process.stdout.write(text);
+    // the stream may keep what it is given until the reader takes it: a copy
+    process.stdout.write(Buffer.from(bytes));
+    this.pending.clear();
     // a failed write is reported only after the running loop yields: seen here, it stops
     // the run now
     const err = process.stdout.errored as NodeJS.ErrnoException | null;
@@ -154,8 +158,7 @@ export class FlowOutput {
    * head -c 100` takes 100 bytes of a 100 KB write) failed for the rest only when the
    * loop ran again, which a replay's never does: every later write queued behind it in
    * memory, and the whole capture was read for nobody. */
-  private writeNow(text: string): void {
-    const bytes = Buffer.from(text);
+  private writeNow(bytes: Buffer): void {
     for (let off = 0; off < bytes.byteLength; ) {
       try {
         off += writeSync(this.o.fd ?? 1, bytes, off);
@@ -188,7 +191,7 @@ export class FlowOutput {
   close(broken = false): void {
     if (!broken && !this.closed) this.flush();
     this.closed = true;
-    this.pending = [];
+    this.pending.clear();
   }
 }
 
