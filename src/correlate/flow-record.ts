@@ -6,7 +6,7 @@
 // in a replay: record-thread.ts).
 import type { EventBatch } from '../events/decode.js';
 import type { RecordList } from '../events/record-list.js';
-import { buildHops, hopHeaders, type BuiltPath } from './hops.js';
+import { buildHops, endsDropped, hopHeaders, type BuiltPath } from './hops.js';
 import type { Direction } from './journey.js';
 import type { DropSummary, FlowRecord, FlowState, Path } from './model.js';
 import type { Namer } from './namer.js';
@@ -76,7 +76,8 @@ export class FlowRecordBuilder {
       // a copy dropped while another copy went on (a bridge flooding) is not a lost packet
       // (hops are only built where a copy of the packet met a kfree_skb)
       const mayDrop = j.sawDrop || (j.clones > 0 && journeys.some((x) => x.parent === j && x.sawDrop));
-      const branch = mayDrop ? this.bestBranch(j, journeys, branches) : undefined;
+      // its copies' hops are built only when one of them ends in a drop that is a loss
+      const branch = mayDrop && this.copyEndsDropped(j, journeys) ? this.bestBranch(j, journeys, branches) : undefined;
       const drop = branch?.built.end === 'dropped' ? branch.built.drop : undefined;
       if (drop) {
         const k = `${dir}|${drop.where}|${drop.reason}`;
@@ -131,6 +132,14 @@ export class FlowRecordBuilder {
     };
   }
 
+  /** whether a copy of root (root, its clones, theirs) ends in a drop that is a loss: the
+   * best branch (bestBranch) can only end in one then */
+  private copyEndsDropped(root: RecordJourney, journeys: RecordJourney[]): boolean {
+    if (!root.clones) return root.sawDrop && endsDropped(root.records(), this.o.namer);
+    for (const c of copiesOf(root, journeys)) if (c.sawDrop && endsDropped(c.records(), this.o.namer)) return true;
+    return false;
+  }
+
   /** Of a packet and its clones, the copy that went furthest (delivered, left the node,
    * still going, dropped), with its hops from the packet's first: the parent's up to the
    * moment of the copy, then the copy's own. */
@@ -138,8 +147,7 @@ export class FlowRecordBuilder {
     const cached = branches.get(root);
     if (cached) return cached;
     const rank: Record<BuiltPath['end'], number> = { delivered: 3, left: 2, open: 1, dropped: 0 };
-    const copies = [root];
-    for (const x of journeys) if (x.parent && copies.includes(x.parent)) copies.push(x);
+    const copies = copiesOf(root, journeys);
     let best: Branch | undefined;
     for (const c of copies) {
       const built = buildHops(c.records(), root.dir ?? 'forward', this.o.namer);
@@ -204,6 +212,13 @@ export class FlowRecordBuilder {
   }
 }
 
+
+/** root and its copies: its clones, theirs, and so on (a copy comes after its parent) */
+function copiesOf(root: RecordJourney, journeys: RecordJourney[]): RecordJourney[] {
+  const copies = [root];
+  for (const x of journeys) if (x.parent && copies.includes(x.parent)) copies.push(x);
+  return copies;
+}
 
 /** how many copies of j there are (clones, and clones of clones are counted with theirs) */
 function clonesOf(j: RecordJourney, journeys: RecordJourney[]): number {

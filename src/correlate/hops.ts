@@ -17,6 +17,28 @@ import { boundHookLists, hookLabel, hookList, NO_HOOKS, withLabel } from './hook
 /** frees that are the end of a normal life, not a loss: a socket purging what nobody read */
 const BENIGN_DROPS = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE']);
 
+/** Whether a kfree_skb with this reason, in namespace netns (0: none), ends a path as
+ * delivered rather than dropped: with no device the socket layer freed it, and without a
+ * reason that is TCP's way of discarding what it handled (an ACK to a TIME_WAIT socket),
+ * not a loss. */
+function benignDrop(reason: string, netns: number): boolean {
+  return BENIGN_DROPS.has(reason) || (reason === 'NOT_SPECIFIED' && !netns);
+}
+
+/** Whether buildHops would end these records' path 'dropped': their first free (in time
+ * order) is a kfree_skb that is no benign one. Read without building a hop: most packets
+ * that met a kfree_skb met a benign one, and their hops are not needed to know it. */
+export function endsDropped(recs: RecordList, namer: Namer): boolean {
+  for (let k = 0; k < recs.length; k++) {
+    const b = recs.batches[k];
+    const i = recs.index[k];
+    const hook = b.hook(i);
+    if (hook === Hook.CONSUME) return false;
+    if (hook === Hook.DROP) return !benignDrop(namer.dropReason(b.dropReason(i)), b.netns(i));
+  }
+  return false;
+}
+
 /** by hook number: 1 where a packet comes in (a table: every record of a path asks) */
 const INGRESS = new Uint8Array(256);
 for (const h of [Hook.TC_INGRESS, Hook.DEV_RECV, Hook.BR_HANDLE, Hook.VXLAN_RCV]) INGRESS[h] = 1;
@@ -207,9 +229,7 @@ export function buildHops(recs: RecordList, dir: Direction, namer: Namer, from =
     }
     if (hook === Hook.DROP) {
       const reason = namer.dropReason(b.dropReason(i));
-      // no device: the socket layer freed it, and without a reason that is TCP's way of
-      // discarding what it handled (an ACK to a TIME_WAIT socket), not a loss
-      if (BENIGN_DROPS.has(reason) || (reason === 'NOT_SPECIFIED' && !netns)) {
+      if (benignDrop(reason, netns)) {
         end = 'delivered';
         break;
       }

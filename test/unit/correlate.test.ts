@@ -222,6 +222,32 @@ describe('correlator: what the kernel does to skbs', () => {
     const [g] = p.flush();
     expect([g.state, g.forward!.end, g.drops.length]).toEqual(['open', 'delivered', 0]);
   });
+
+  it('counts the later packets lost, not those freed as delivered nor a flooded copy dropped while another went on', () => {
+    const c = correlator({ flowTimeoutNs: 1e9 });
+    const h = (seq: number) => headers('10.0.0.1:1111', '10.0.0.2:80', { tcpSeq: seq, tcpFlags: 0x10 });
+    // the first packet, delivered; the second, dropped by a rule; the third, purged by the
+    // socket (benign); the fourth flooded by the bridge: one copy dropped, the other delivered
+    const first = new Walk('f1', 1e9, h(1)).out(client).in(nginx).consume();
+    const lost = new Walk('f2', 1.001e9, h(2)).out(client).drop(nginx, 6);
+    const purged = new Walk('f3', 1.002e9, h(3)).out(client).in(nginx).drop(undefined, 17);
+    const flooded = new Walk('f4', 1.003e9, h(4)).in(n1gw);
+    const copy = new Walk('c4', 1.003e9 + 1000, h(4)).out(sboxEth1).drop(sboxEth1, 6);
+    flooded.out(nginx).consume();
+    // a fifth flooded likewise, both copies dropped: one packet lost
+    const both = new Walk('f5', 1.004e9, h(5)).in(n1gw);
+    const bothCopy = new Walk('c5', 1.004e9 + 1000, h(5)).out(sboxEth1).drop(sboxEth1, 6);
+    both.drop(n1gw, 6);
+    c.push([...first.events, ...lost.events, ...purged.events, ...flooded.events, ...copy.events, ...both.events, ...bothCopy.events].sort((x, y) => x.tsNs - y.tsNs));
+    const [f] = c.advance(3e9);
+    expect(f.packets.forward).toBe(5);
+    expect(f.forward!.end).toBe('delivered');
+    expect(f.drops).toEqual([
+      { direction: 'forward', where: 'node1 · nginx.1 · eth0', reason: 'NETFILTER_DROP', count: 1 },
+      { direction: 'forward', where: 'node1 · host · docker_gwbridge', reason: 'NETFILTER_DROP', count: 1 },
+    ]);
+    expect(f.state).toBe('dropped');
+  });
 });
 
 /** the two ends of an overlay tunnel: node1's namespaces are inodes 200 (host) and 500
