@@ -27,6 +27,7 @@ import { FORMAT_VERSION } from '../dist/capture/format.js';
 import { EventBatch } from '../dist/events/decode.js';
 import { EVENT_VERSION, RECORD_SIZE } from '../dist/events/layout.js';
 import { FlowPipeline } from '../dist/correlate/pipeline.js';
+import { dropReasonsFrom } from '../dist/probe/btf-enum.js';
 import { makeRecords, PLACES } from './correlate.js';
 import { LAB_COPIES, writeLabFlows } from './lab-flows.js';
 import { root } from './util.js';
@@ -105,7 +106,10 @@ async function replayOne(workload, write) {
     const replay = () => {
       const r = new CaptureReader(file);
       reported = 0;
-      const p = new FlowPipeline({ wallClock: (_c, ns) => ns, dropReason: String, onFlows: (f) => (reported += f.length) });
+      // drop reasons named from the recording, as the command names them: a kfree_skb
+      // without a reason outside any namespace is then a delivery, not a drop whose hops
+      // are built to say where
+      const p = new FlowPipeline({ wallClock: (_c, ns) => ns, dropReason: dropReasonsFrom(r.header.dropReasons ?? {}), onFlows: (f) => (reported += f.length) });
       replayCapture(r, p);
       r.close();
     };
