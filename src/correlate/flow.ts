@@ -11,9 +11,10 @@ const RST = 0x04;
 
 export class Flow {
   readonly journeys: Journey[] = [];
-  /** the directed tuple keys the table indexes it by: each seen, and its reverse */
+  /** the directed tuple keys the table finds it by: each seen, then its reverse */
   readonly keys: string[] = [];
-  /** keyHash of each of keys */
+  /** keyHash of each pair of keys (a key and its reverse hash alike): keys[2p] and
+   * keys[2p + 1] are under keyHashes[p] */
   readonly keyHashes: number[] = [];
   firstTs = Infinity;
   lastTs = 0;
@@ -70,7 +71,10 @@ export interface FlowCounters {
 /** Live flows, by every tuple they were seen with. Bounded: the flow idle the longest is
  * reported early (as evicted) to make room. Keyed by the keys' hashes: a Map keyed by the
  * key strings hashed each new one and compared it with the one it held, and grew and
- * shrank its table as the flows came and went — a tenth of a replay's time. */
+ * shrank its table as the flows came and went — a tenth of a replay's time. A key and its
+ * reverse hash alike (keyHash hashes the connection), so each tuple is one entry, found
+ * both ways round: half the entries to add and take out, in a table too large for the
+ * cache, where each costs a miss. */
 export class FlowTable {
   private readonly byHash = new NumberTable<Flow>();
   /** keys whose hash another flow's key holds in byHash (never seen yet: 53 bits) */
@@ -111,11 +115,9 @@ export class FlowTable {
     }
     if (!known) {
       const back = reverseKey(key);
-      const backHash = this.hash(back);
-      this.index(key, hash, flow);
-      this.index(back, backHash, flow);
+      this.index(key, back, hash, flow);
       flow.keys.push(key, back);
-      flow.keyHashes.push(hash, backHash);
+      flow.keyHashes.push(hash);
     }
     flow.touch(j);
     return own;
@@ -135,23 +137,27 @@ export class FlowTable {
     return f;
   }
 
-  /** a key no live flow has yet is flow's from now on */
-  private index(key: string, hash: number, flow: Flow): void {
+  /** a key no live flow has yet, and its reverse, are flow's from now on */
+  private index(key: string, back: string, hash: number, flow: Flow): void {
     const holder = this.byHash.get(hash);
     if (!holder) this.byHash.set(hash, flow);
-    // holding the hash for another of its keys, flow is found by this one too (find)
-    else if (holder !== flow) this.collided.set(key, flow);
+    // holding the hash for another of its keys, flow is found by these too (find)
+    else if (holder !== flow) {
+      this.collided.set(key, flow);
+      this.collided.set(back, flow);
+    }
   }
 
   /** the older flow absorbs the younger */
   private merge(a: Flow, b: Flow): Flow {
     const [keep, gone] = a.firstTs < b.firstTs || (a.firstTs === b.firstTs && a.seq < b.seq) ? [a, b] : [b, a];
-    for (let k = 0; k < gone.keys.length; k++) {
-      const key = gone.keys[k];
-      const hash = gone.keyHashes[k];
+    for (let p = 0; p < gone.keyHashes.length; p++) {
+      const hash = gone.keyHashes[p];
       if (this.byHash.get(hash) === gone) this.byHash.set(hash, keep);
-      if (this.collided.size && this.collided.get(key) === gone) this.collided.set(key, keep);
-      keep.keys.push(key);
+      for (const key of [gone.keys[2 * p], gone.keys[2 * p + 1]]) {
+        if (this.collided.size && this.collided.get(key) === gone) this.collided.set(key, keep);
+      }
+      keep.keys.push(gone.keys[2 * p], gone.keys[2 * p + 1]);
       keep.keyHashes.push(hash);
     }
     for (const j of gone.journeys) keep.add(j);
@@ -165,9 +171,9 @@ export class FlowTable {
   /** take a finished flow out of the table */
   remove(f: Flow): void {
     this.live.delete(f);
-    for (let k = 0; k < f.keys.length; k++) {
-      this.byHash.deleteIf(f.keyHashes[k], f);
-      if (this.collided.size && this.collided.get(f.keys[k]) === f) this.collided.delete(f.keys[k]);
+    for (let p = 0; p < f.keyHashes.length; p++) this.byHash.deleteIf(f.keyHashes[p], f);
+    if (this.collided.size) {
+      for (const key of f.keys) if (this.collided.get(key) === f) this.collided.delete(key);
     }
   }
 

@@ -23,15 +23,41 @@ export function reverseKey(k: string): string {
   return String.fromCharCode(...codes);
 }
 
-/** A key as a 53-bit number, for tables keyed by numbers (equal keys, equal hashes; a
- * match is confirmed against the key itself): hash.ts's lanes over its 16-bit codes. */
+/** A key's connection as a 53-bit number, for tables keyed by numbers: the same for the
+ * key and its reverse (reverseKey), so that a table finds a connection both ways round
+ * under one entry; a match is confirmed against the key itself. Each end (address and
+ * port) goes through hash.ts's lanes alone, and the two ends are then mixed in the order
+ * of their hashes, not of the key. */
 export function keyHash(k: string): number {
-  let a = 0x2545f491;
-  let c = 0x9e3779b9;
-  for (let i = 0; i < k.length; i++) {
-    const w = k.charCodeAt(i);
-    a = mixA(a, w);
-    c = mixB(c, w);
+  const n = words(k);
+  // lane A and lane B of each end: its address's codes, then its port
+  let sa = 0x2545f491;
+  let sb = 0x9e3779b9;
+  let da = 0x2545f491;
+  let db = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    const s = k.charCodeAt(2 + i);
+    const d = k.charCodeAt(2 + n + i);
+    sa = mixA(sa, s);
+    sb = mixB(sb, s);
+    da = mixA(da, d);
+    db = mixB(db, d);
+  }
+  const sport = k.charCodeAt(2 + 2 * n);
+  const dport = k.charCodeAt(3 + 2 * n);
+  sa = mixA(sa, sport);
+  sb = mixB(sb, sport);
+  da = mixA(da, dport);
+  db = mixB(db, dport);
+  const head = (k.charCodeAt(0) << 16) | k.charCodeAt(1);
+  let a = mixA(0x2545f491, head);
+  let c = mixB(0x9e3779b9, head);
+  if (sa < da || (sa === da && sb <= db)) {
+    a = mixA(mixA(a, sa), da);
+    c = mixB(mixB(c, sb), db);
+  } else {
+    a = mixA(mixA(a, da), sa);
+    c = mixB(mixB(c, db), sb);
   }
   return hash53(a, c);
 }

@@ -57,11 +57,17 @@ describe('flow table', () => {
     expect(scenario(() => 42)).toEqual(scenario(keyHash));
   });
 
-  it('hashes equal keys alike and these keys apart', () => {
-    const keys = [key(1, 2, 5000, 80), key(1, 2, 5001, 80), key(2, 1, 80, 5000), reverseKey(key(1, 2, 5000, 80))];
+  it('hashes a key and its reverse alike (one connection), other connections apart', () => {
+    const v6 = String.fromCharCode(1 | 2, 6, ...[1, 2, 3, 4, 5, 6, 7, 8], ...[1, 2, 3, 4, 5, 6, 7, 9], 5000, 80);
+    const keys = [key(1, 2, 5000, 80), key(1, 2, 5001, 80), key(1, 3, 5000, 80), key(1, 2, 80, 5000), key(3, 3, 80, 80), v6];
     expect(keyHash(keys[0])).toBe(keyHash(String.fromCharCode(...[...keys[0]].map((c) => c.charCodeAt(0)))));
-    expect(new Set(keys.slice(0, 3).map(keyHash)).size).toBe(3);
-    expect(keyHash(keys[3])).toBe(keyHash(keys[2]));
+    // the same connection both ways round (the ends swapped, each with its own port)
+    for (const k of keys) expect(keyHash(reverseKey(k))).toBe(keyHash(k));
+    expect(keyHash(key(2, 1, 80, 5000))).toBe(keyHash(keys[0]));
+    // the ports go with their addresses: swapping the ports alone is another connection
+    expect(new Set(keys.map(keyHash)).size).toBe(keys.length);
+    // the protocol is part of it
+    expect(keyHash(String.fromCharCode(1, 17, 10, 1, 10, 2, 5000, 80))).not.toBe(keyHash(keys[0]));
     for (const k of keys) expect(Number.isSafeInteger(keyHash(k)) && keyHash(k) >= 0).toBe(true);
   });
 });
