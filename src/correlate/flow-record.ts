@@ -73,11 +73,9 @@ export class FlowRecordBuilder {
       const dir = j.dir ?? 'forward';
       packets[dir]++;
       bytes[dir] += j.firstIpLen;
-      // a copy dropped while another copy went on (a bridge flooding) is not a lost packet
-      // (hops are only built where a copy of the packet met a kfree_skb)
-      const mayDrop = j.sawDrop || (j.clones > 0 && journeys.some((x) => x.parent === j && x.sawDrop));
-      // its copies' hops are built only when one of them ends in a drop that is a loss
-      const branch = mayDrop && this.copyEndsDropped(j, journeys) ? this.bestBranch(j, journeys, branches) : undefined;
+      // a copy dropped while another copy went on (a bridge flooding) is not a lost packet:
+      // hops are built, to say where it died, only when every copy ended in a loss
+      const branch = this.lost(j, journeys) ? this.bestBranch(j, journeys, branches) : undefined;
       const drop = branch?.built.end === 'dropped' ? branch.built.drop : undefined;
       if (drop) {
         const k = `${dir}|${drop.where}|${drop.reason}`;
@@ -132,12 +130,13 @@ export class FlowRecordBuilder {
     };
   }
 
-  /** whether a copy of root (root, its clones, theirs) ends in a drop that is a loss: the
-   * best branch (bestBranch) can only end in one then */
-  private copyEndsDropped(root: RecordJourney, journeys: RecordJourney[]): boolean {
-    if (!root.clones) return root.sawDrop && endsDropped(root.records(), this.o.namer);
-    for (const c of copiesOf(root, journeys)) if (c.sawDrop && endsDropped(c.records(), this.o.namer)) return true;
-    return false;
+  /** Whether every copy of root (root, its clones, theirs) ended in a drop that is a loss:
+   * the best branch (bestBranch) ends in one then, and only then. Read from each copy's
+   * first free (hops.ts endsDropped), without building a hop. */
+  private lost(root: RecordJourney, journeys: RecordJourney[]): boolean {
+    const ended = (c: RecordJourney): boolean => c.sawDrop && endsDropped(c.records(), this.o.namer);
+    if (!ended(root)) return false;
+    return !root.clones || copiesOf(root, journeys).every(ended);
   }
 
   /** Of a packet and its clones, the copy that went furthest (delivered, left the node,

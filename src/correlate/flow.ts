@@ -151,14 +151,13 @@ export class FlowTable {
   /** the older flow absorbs the younger */
   private merge(a: Flow, b: Flow): Flow {
     const [keep, gone] = a.firstTs < b.firstTs || (a.firstTs === b.firstTs && a.seq < b.seq) ? [a, b] : [b, a];
-    for (let p = 0; p < gone.keyHashes.length; p++) {
-      const hash = gone.keyHashes[p];
+    for (const hash of gone.keyHashes) {
       if (this.byHash.get(hash) === gone) this.byHash.set(hash, keep);
-      for (const key of [gone.keys[2 * p], gone.keys[2 * p + 1]]) {
-        if (this.collided.size && this.collided.get(key) === gone) this.collided.set(key, keep);
-      }
-      keep.keys.push(gone.keys[2 * p], gone.keys[2 * p + 1]);
       keep.keyHashes.push(hash);
+    }
+    for (const key of gone.keys) {
+      if (this.collided.size && this.collided.get(key) === gone) this.collided.set(key, keep);
+      keep.keys.push(key);
     }
     for (const j of gone.journeys) keep.add(j);
     for (const [k, j] of gone.firstByKey) keep.noteFirst(k, j);

@@ -69,7 +69,7 @@ export class FlowJson {
       `"state":${str(f.state)},"start":${str(f.start)},"first_ns":${num(f.first_ns)},"last_ns":${num(f.last_ns)},` +
       `"duration_ns":${num(f.duration_ns)},"packets":{"forward":${num(f.packets.forward)},"reply":${num(f.packets.reply)}},` +
       `"bytes":{"forward":${num(f.bytes.forward)},"reply":${num(f.bytes.reply)}},` +
-      `"forward":${this.path(f.forward)},"reply":${this.path(f.reply)},"drops":${drops(f.drops)},"tuples":${strings(f.tuples)}}`
+      `"forward":${this.path(f.forward)},"reply":${this.path(f.reply)},"drops":${rare(f.drops)},"tuples":${strings(f.tuples)}}`
     );
   }
 
@@ -84,7 +84,7 @@ export class FlowJson {
     let s = `${this.place(h)},"what":${str(h.what)},"hooks":${this.hookText(h.hooks)},"t_ns":${num(h.t_ns)},"latency_ns":${num(h.latency_ns)}`;
     if (h.headers !== undefined) s += `,"headers":${this.headers(h.headers)}`;
     if (h.vxlan !== undefined) s += `,"vxlan":{"vni":${num(h.vxlan.vni)},"src":${str(h.vxlan.src)},"dst":${str(h.vxlan.dst)}}`;
-    s += `,"changes":${changes(h.changes)}`;
+    s += `,"changes":${rare(h.changes)}`;
     if (h.drop_reason !== undefined) s += `,"drop_reason":${str(h.drop_reason)}`;
     return s + '}';
   }
@@ -143,13 +143,10 @@ export class FlowJson {
 /** devices remembered before the table starts over: more than any host has */
 const MAX_PLACES = 4096;
 
-/** changes and drops are rare and of several shapes (rewrite.ts): JSON.stringify's */
-function changes(c: Change[]): string {
-  return c.length ? JSON.stringify(c) : '[]';
-}
-
-function drops(d: DropSummary[]): string {
-  return d.length ? JSON.stringify(d) : '[]';
+/** a hop's changes and a flow's drops: mostly none, else few and of several shapes
+ * (rewrite.ts), left to JSON.stringify */
+function rare(list: readonly (Change | DropSummary)[]): string {
+  return list.length ? JSON.stringify(list) : '[]';
 }
 
 function strings(list: readonly string[]): string {
