@@ -32,7 +32,7 @@ import { FlowPipeline } from '../dist/correlate/pipeline.js';
 import { dropReasonsFrom } from '../dist/probe/btf-enum.js';
 import { makeRecords, PLACES } from './correlate.js';
 import { LAB_COPIES, writeLabFlows } from './lab-flows.js';
-import { root } from './util.js';
+import { median, root } from './util.js';
 
 /** the namespaces and devices makeRecords' records pass, named as a recording's snapshot */
 export function benchTopology() {
@@ -83,11 +83,6 @@ function writeSynthetic(file, flows, packets) {
 const PASSES = 5;
 /** runs of the command, each in a fresh process */
 const COMMANDS = 3;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** a workload's file, written by `write`, read alone and replayed, side by side */
 async function replayOne(workload, write) {

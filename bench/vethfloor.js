@@ -20,7 +20,7 @@ import { ProbeSession } from '../dist/probe/session.js';
 // measure a change side by side with the build it changes
 const BASE = process.env.MT_VF_BASE ? (await import(`${process.env.MT_VF_BASE}/dist/probe/session.js`)).ProbeSession : undefined;
 import { BenchNet } from './netns.js';
-import { run, sh } from './util.js';
+import { median, run, sh } from './util.js';
 import { FLOOR } from './veth.js';
 
 const PATH3 = ['device-egress', 'device-ingress', 'consume'];
@@ -165,11 +165,6 @@ async function quiet(maxMs = 60000) {
     if (busy < 0.15 || Date.now() - t0 > maxMs) return busy;
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export async function benchVethFloor({ seconds = Number(process.env.MT_VF_SECONDS ?? 3), rounds = Number(process.env.MT_BENCH_ROUNDS ?? 4) } = {}) {
   const names = process.env.MT_VF_VARIANTS ? process.env.MT_VF_VARIANTS.split(',') : DEFAULT;

@@ -16,8 +16,6 @@ export interface RawChange {
   mark: number;
 }
 
-const hostOf = (ep: string): string => splitEndpoint(ep).addr;
-
 /** each namespace's own addresses, gathered once per snapshot's Netns (a DNAT is checked
  * against them for every flow) */
 const ownAddresses = new WeakMap<Netns, Set<string>>();
@@ -92,16 +90,16 @@ export function nameChange(c: RawChange, dir: Direction, ns: Netns | undefined):
   }
   const base = { field: c.field, from: c.from, to: c.to };
   if (dir === 'reply') return { kind: c.field === 'dst' ? 'un-SNAT' : 'un-DNAT', ...base };
+  const { addr, port } = splitEndpoint(c.to);
   if (c.field === 'dst') {
     const svc = ns?.ipvs?.find(
       (s) => (s.fwmark !== undefined && s.fwmark === c.mark) || (s.address !== undefined && `${s.address}:${s.port}` === c.from),
     );
-    if (svc && svc.realServers.some((r) => r.address === hostOf(c.to))) {
+    if (svc && svc.realServers.some((r) => r.address === addr)) {
       const what = svc.fwmark !== undefined ? `FWM ${svc.fwmark}` : `${svc.protocol} ${svc.address}:${svc.port}`;
       return { kind: 'IPVS', ...base, rule: `ipvs ${what} ${svc.scheduler}` };
     }
     let kind: ChangeKind = 'DNAT';
-    const { addr, port } = splitEndpoint(c.to);
     let rule = findRule(ns, (m) => m.rule.target === 'DNAT' && toMatches(m, addr, port));
     if (!rule && ownAddress(ns, addr)) {
       kind = 'REDIRECT';
@@ -109,7 +107,6 @@ export function nameChange(c: RawChange, dir: Direction, ns: Netns | undefined):
     }
     return { kind, ...base, ...(rule ? { rule } : {}) };
   }
-  const { addr, port } = splitEndpoint(c.to);
   const snat = findRule(ns, (m) => m.rule.target === 'SNAT' && toMatches(m, addr, port));
   if (snat) return { kind: 'SNAT', ...base, rule: snat };
   const masq = findRule(ns, (m) => m.rule.target === 'MASQUERADE');
