@@ -32,6 +32,10 @@ const BATCH_FLOWS = 256;
 /** flows handed over and not yet taken before the replay waits: a thread slower than the
  * replay (printing NDJSON) would otherwise have the whole capture's flows queued */
 const MAX_AHEAD = 2048;
+/** batches handed over and not yet handed back before the replay waits: the same few
+ * buffers written again and again, warm, instead of fresh memory for each while the
+ * thread is behind */
+const MAX_BATCHES_AHEAD = 8;
 
 export interface RecordWorkerSetup {
   json?: boolean;
@@ -49,7 +53,10 @@ export interface RecordWorkerSetup {
 
 export type RecordThreadMessage =
   | { kind: 'done'; printed: number; reported: number; filtered: number; exitCode?: number }
-  | { kind: 'error'; message: string; code?: ErrorCode; hint?: string };
+  | { kind: 'error'; message: string; code?: ErrorCode; hint?: string }
+  /** a batch's buffers, read and handed back to be written again */
+  | { kind: 'spare'; numbers: Float64Array; records: Uint8Array };
+type LastWord = Exclude<RecordThreadMessage, { kind: 'spare' }>;
 
 /** the compiled thread, found the same from dist/cli and, run by a test runner, from src/cli
  * (a thread runs JavaScript only: `npm test` builds dist first) */
@@ -61,6 +68,10 @@ export class RecordThread implements RecordHandOff {
   private result: { printed: number; reported: number; filtered: number; exitCode?: number } | undefined;
   /** the thread ended without saying it was done */
   private lost = false;
+  /** batches handed over whose buffers have not come back */
+  private batchesAhead = 0;
+  /** the thread's last word (done, or an error), when it came among spare buffers */
+  private last: LastWord | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -84,6 +95,7 @@ export class RecordThread implements RecordHandOff {
   }
 
   flow(f: FinishedFlow, idleState: FlowState): void {
+    if (this.writer.full(f)) this.send();
     this.writer.add(f, idleState);
     if (this.writer.count >= BATCH_FLOWS) this.send();
   }
@@ -117,7 +129,7 @@ export class RecordThread implements RecordHandOff {
       if (gone || Atomics.load(this.state, FINISHED) !== 0) break;
       Atomics.wait(this.state, DONE, Atomics.load(this.state, DONE), 1000);
     }
-    const got = receiveMessageOnPort(this.port)?.message as RecordThreadMessage | undefined;
+    const got = this.last ?? this.take();
     this.close();
     if (!got) throw this.died();
     if (got.kind === 'error') throw new MeshTraceError(got.code ?? 'INTERNAL', got.message, { hint: got.hint });
@@ -130,16 +142,31 @@ export class RecordThread implements RecordHandOff {
     this.worker.terminate().catch(() => {});
   }
 
+  /** the spare buffers the thread handed back, given to the writer; its last word, if it
+   * came */
+  private take(): LastWord | undefined {
+    for (;;) {
+      const m = receiveMessageOnPort(this.port)?.message as RecordThreadMessage | undefined;
+      if (!m) return undefined;
+      if (m.kind !== 'spare') return m;
+      this.writer.recycle(m);
+      this.batchesAhead--;
+    }
+  }
+
   /** hands over what was collected, then waits while the thread is too far behind */
   private send(): void {
     if (this.writer.count) {
       const m = this.writer.take();
       this.port.postMessage({ kind: 'flows', ...m }, wireBuffers(m));
       this.sent += m.count;
+      this.batchesAhead++;
     }
     for (;;) {
+      // its count first: a batch's buffers come back before it counts the batch's flows
       const taken = Atomics.load(this.state, DONE);
-      if (this.sent - taken <= MAX_AHEAD || this.done) return;
+      this.last ??= this.take();
+      if ((this.sent - taken <= MAX_AHEAD && this.batchesAhead <= MAX_BATCHES_AHEAD) || this.done) return;
       // it takes no more: the replay stops reading, and finish() says why
       if (threadGone(this.state)) {
         this.lost = true;

@@ -28,14 +28,39 @@ export interface WireFlows {
   strings: string[];
 }
 
+/** about the record bytes f adds: its journeys' and their parents' (a buffer too small
+ * for all of them is grown, so this need not be exact) */
+function bytesOf(f: FinishedFlow): number {
+  let n = 0;
+  for (const j of f.journeys) n += j.records().length + (j.parent ? j.parent.records().length : 0);
+  return n * RECORD_SIZE;
+}
+
+/** a WireWriter's first buffers: numbers (doubles) and record bytes */
+const NUMBERS = 4096;
+const RECORD_BYTES = 1 << 21;
+/** no buffer yet: one is taken when the first flow is added */
+const NO_NUMBERS = new Float64Array(0);
+const NO_RECORDS = new Uint8Array(0);
+
 /** Collects finished flows into one WireFlows. */
 export class WireWriter {
-  private numbers = new Float64Array(4096);
+  private numbers = NO_NUMBERS;
   private n = 0;
-  private records = new Uint8Array(1 << 20);
+  private records = NO_RECORDS;
   private r = 0;
   private strings: string[] = [];
   count = 0;
+  /** buffers handed back (recycle): written again instead of fresh memory, which costs a
+   * page fault per 4 KB on the replay's thread (a third of its time on lab traffic) */
+  private readonly spareNumbers: ArrayBuffer[] = [];
+  private readonly spareRecords: ArrayBuffer[] = [];
+
+  /** whether adding f would outgrow the records' buffer: the batch is then handed over
+   * first (a larger buffer is grown only for one flow larger than it) */
+  full(f: FinishedFlow): boolean {
+    return this.r > 0 && this.r + bytesOf(f) > this.records.byteLength;
+  }
 
   add(f: FinishedFlow, idle: FlowState): void {
     // a clone's parent in another flow is read for the hops before the copy: sent along,
@@ -80,14 +105,26 @@ export class WireWriter {
   /** what was added since the last take, to post with its buffers transferred (wireBuffers):
    * the writer starts over in new ones */
   take(): WireFlows {
-    const out: WireFlows = { count: this.count, numbers: this.numbers.subarray(0, this.n), records: this.records.subarray(0, this.r), strings: this.strings };
-    this.numbers = new Float64Array(this.numbers.length);
-    this.records = new Uint8Array(this.records.byteLength);
+    // the shared empty arrays stay here (a flow without records takes no buffer)
+    const numbers = this.numbers === NO_NUMBERS ? new Float64Array(0) : this.numbers.subarray(0, this.n);
+    const records = this.records === NO_RECORDS ? new Uint8Array(0) : this.records.subarray(0, this.r);
+    const out: WireFlows = { count: this.count, numbers, records, strings: this.strings };
+    // the next add writes into a buffer handed back by then, or a new one
+    this.numbers = NO_NUMBERS;
+    this.records = NO_RECORDS;
     this.n = 0;
     this.r = 0;
     this.strings = [];
     this.count = 0;
     return out;
+  }
+
+  /** a WireFlows' buffers, back from the thread that read it (which keeps no view of
+   * them): the batches after written into them */
+  recycle(m: Pick<WireFlows, 'numbers' | 'records'>): void {
+    // (an empty batch's are not worth keeping)
+    if (m.numbers.buffer.byteLength >= NUMBERS * Float64Array.BYTES_PER_ELEMENT) this.spareNumbers.push(m.numbers.buffer as ArrayBuffer);
+    if (m.records.buffer.byteLength >= RECORD_BYTES) this.spareRecords.push(m.records.buffer as ArrayBuffer);
   }
 
   /** a list's records, copied a run of consecutive ones at a time */
@@ -106,6 +143,11 @@ export class WireWriter {
 
   private room(words: number): void {
     if (this.n + words <= this.numbers.length) return;
+    if (this.numbers === NO_NUMBERS) {
+      const spare = this.spareNumbers.pop();
+      this.numbers = spare ? new Float64Array(spare) : new Float64Array(NUMBERS);
+      if (words <= this.numbers.length) return;
+    }
     const grown = new Float64Array(Math.max(2 * this.numbers.length, this.n + words));
     grown.set(this.numbers.subarray(0, this.n));
     this.numbers = grown;
@@ -113,6 +155,11 @@ export class WireWriter {
 
   private roomForRecords(bytes: number): void {
     if (this.r + bytes <= this.records.byteLength) return;
+    if (this.records === NO_RECORDS) {
+      const spare = this.spareRecords.pop();
+      this.records = spare ? new Uint8Array(spare) : new Uint8Array(RECORD_BYTES);
+      if (bytes <= this.records.byteLength) return;
+    }
     const grown = new Uint8Array(Math.max(2 * this.records.byteLength, this.r + bytes));
     grown.set(this.records.subarray(0, this.r));
     this.records = grown;

@@ -51,9 +51,10 @@ try {
 `,
 );
 
-/** 1,500 connections (or `flows`: SYN, SYN-ACK, a FIN each way) 1 ms apart, a tick every 10 ms */
-function longRecording(flows = 1500): string {
-  const path = join(dir, `long-${flows}.mtrace`);
+/** 1,500 connections (or `flows`: SYN, SYN-ACK, `data` segments each way, a FIN each way)
+ * 1 ms apart, a tick every 10 ms */
+function longRecording(flows = 1500, data = 0): string {
+  const path = join(dir, `long-${flows}-${data}.mtrace`);
   const w = CaptureWriter.create(path, {
     formatVersion: FORMAT_VERSION, eventVersion: EVENT_VERSION, recordSize: RECORD_SIZE, host: 'test', kernel: '', toolVersion: '',
     clock: { clock: 'local', monotonicNs: 0, wallNs: 0 }, filter: {}, snaplen: 0, argv: [], dropReasons: {},
@@ -62,8 +63,9 @@ function longRecording(flows = 1500): string {
   for (let f = 0; f < flows; f++) {
     const t = 1e9 + f * 1e6;
     const c = `10.0.${f >> 8}.${f & 255}:40000`;
-    const packets = [headers(c, '10.9.0.1:80'), headers('10.9.0.1:80', c, { tcpFlags: 0x12 }), headers(c, '10.9.0.1:80', { tcpFlags: 0x11, tcpSeq: 1001 }), headers('10.9.0.1:80', c, { tcpFlags: 0x11, tcpSeq: 5001 })];
-    const evs = packets.flatMap((h, p) => new Walk((0x1000 + 4 * f + p).toString(16), t + p * 1000, h).out(at).in(at).consume().events);
+    const segments = Array.from({ length: data }, (_, k) => [headers(c, '10.9.0.1:80', { tcpFlags: 0x18, tcpSeq: 1001 + k * 100, ipLen: 140 }), headers('10.9.0.1:80', c, { tcpFlags: 0x10, tcpSeq: 5001, tcpAck: 1101 + k * 100 })]).flat();
+    const packets = [headers(c, '10.9.0.1:80'), headers('10.9.0.1:80', c, { tcpFlags: 0x12 }), ...segments, headers(c, '10.9.0.1:80', { tcpFlags: 0x11, tcpSeq: 1001 + data * 100 }), headers('10.9.0.1:80', c, { tcpFlags: 0x11, tcpSeq: 5001 })];
+    const evs = packets.flatMap((h, p) => new Walk((0x1000 + packets.length * f + p).toString(16), t + p * 1000, h).out(at).in(at).consume().events);
     w.batch('local', encodeEvents(evs), evs.length);
     if (f % 10 === 9) w.tick('local', t);
   }
@@ -117,6 +119,13 @@ describe('records built on a thread of their own', () => {
     expect((await same(long, { json: true })).trim().split('\n')).toHaveLength(1500);
     await same(long, {});
     await same(long, { json: true, count: 700 }, 0, 0);
+  });
+
+  it('print what one thread prints when hand-overs fill their buffers and the thread hands them back', async () => {
+    // 3,000 connections of 44 packets, 132 records: a hand-over's 2 MB hold about 100, so
+    // some 30 batches go over, more than are let ahead at once, in buffers written again
+    const long = longRecording(3000, 20);
+    expect((await same(long, { json: true })).trim().split('\n')).toHaveLength(3000);
   });
 
   it('stop the replay when the reader leaves (`| head -c 100`), quietly', async () => {

@@ -1,7 +1,8 @@
 // Finished flows as bytes between the replay's thread and the one building their records
 // (correlate/record-wire.ts): read back, every journey has its numbers and its records in
 // the same order — records from several batches, out of order, repeated; a journey of
-// thousands of runs; a parent from another flow; a journey with no records.
+// thousands of runs; a parent from another flow; a journey with no records; batches
+// written into buffers handed back, and one flow larger than a buffer.
 import { describe, expect, it } from 'vitest';
 import { EventBatch } from '../../src/events/decode.js';
 import { encodeEvents } from '../../src/events/encode.js';
@@ -84,5 +85,45 @@ describe('finished flows as bytes for the record thread', () => {
     for (const f of flows) w.add(f, 'timeout');
     const back = [...readWire(posted(w.take()))];
     expect(back.map((b) => describeFlow(b.flow))).toEqual(flows.map(describeFlow));
+  });
+
+  it('write buffers handed back again, and say when a flow would outgrow them', () => {
+    const { first } = batches(6000);
+    /** a flow of n records (the batch's, round and round) */
+    const big = (n: number, from = 0) => flow([journey(Array.from({ length: n }, (_, k): [EventBatch, number] => [first, (from + k) % 6000]))]);
+    const a = big(8000);
+    const b = big(8000, 17);
+    const w = new WireWriter();
+    expect(w.full(a)).toBe(false);
+    w.add(a, 'closed');
+    // 2 x 8,000 records are more than the 2 MB buffer holds: b goes into the next batch
+    expect(w.full(b)).toBe(true);
+    const m1 = w.take();
+    const there = posted(m1);
+    expect([...readWire(there)].map((x) => describeFlow(x.flow))).toEqual([describeFlow(a)]);
+    // the thread hands its buffers back as it received them
+    const back = structuredClone({ numbers: there.numbers, records: there.records }, { transfer: [there.numbers.buffer as ArrayBuffer, there.records.buffer as ArrayBuffer] });
+    w.recycle(back);
+    expect(w.full(b)).toBe(false);
+    w.add(b, 'timeout');
+    const m2 = w.take();
+    expect(m2.records.buffer).toBe(back.records.buffer);
+    expect(m2.numbers.buffer).toBe(back.numbers.buffer);
+    // written over what the first batch left there, and read as b alone
+    expect([...readWire(posted(m2))].map((x) => [describeFlow(x.flow), x.idle])).toEqual([[describeFlow(b), 'timeout']]);
+    // a flow larger than a buffer gets one of its own size
+    const huge = big(20000);
+    w.add(huge, 'open');
+    const m3 = w.take();
+    expect(m3.records.byteLength).toBe(20000 * RECORD_SIZE);
+    expect([...readWire(posted(m3))].map((x) => describeFlow(x.flow))).toEqual([describeFlow(huge)]);
+    // flows without records take no buffer, and hand over empty ones
+    const none = flow([journey([])]);
+    w.add(none, 'closed');
+    const m4 = w.take();
+    expect(m4.records.byteLength).toBe(0);
+    expect([...readWire(posted(m4))].map((x) => describeFlow(x.flow))).toEqual([describeFlow(none)]);
+    w.add(none, 'closed');
+    expect([...readWire(posted(w.take()))]).toHaveLength(1);
   });
 });
