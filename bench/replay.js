@@ -103,7 +103,8 @@ async function replayOne(workload, write) {
     };
     let reported = 0;
     const replay = () => {
-      const r = new CaptureReader(file);
+      // its read-ahead runs read into again once no flow points into them, as the command's
+      const r = new CaptureReader(file, { reuseChunks: true });
       reported = 0;
       // drop reasons named from the recording, as the command names them: a kfree_skb
       // without a reason outside any namespace is then a delivery, not a drop whose hops

@@ -4,9 +4,9 @@
 // memory fresh from the system costs a page fault per 4 KB; both happen here, beside the
 // correlator rather than in front of it.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { scanFrames } from './frame-scan.js';
-import { IN_FLIGHT, SEQ, STOP, type PrefetchMessage, type PrefetchSetup } from './prefetch.js';
+import { IN_FLIGHT, REUSED, SEQ, STOP, type PrefetchMessage, type PrefetchSetup, type SpareChunk } from './prefetch.js';
 
 const setup = workerData as PrefetchSetup;
 const state = new Int32Array(setup.shared);
@@ -23,6 +23,20 @@ function postChunk(buf: Buffer, start: number, length: number): void {
   post({ kind: 'chunk', buf: buf.buffer as ArrayBuffer, start, length }, [buf.buffer as ArrayBuffer]);
 }
 
+/** chunks the replay gave back, read no more */
+const spares: ArrayBuffer[] = [];
+
+/** memory for a chunk of `size` bytes: one given back, else fresh */
+function chunk(size: number): Buffer {
+  for (let m; (m = receiveMessageOnPort(port)); ) spares.push((m.message as SpareChunk).buf);
+  const k = spares.findIndex((b) => b.byteLength >= size);
+  if (k >= 0) {
+    Atomics.add(state, REUSED, 1);
+    return Buffer.from(spares.splice(k, 1)[0]);
+  }
+  return Buffer.allocUnsafeSlow(size);
+}
+
 /** waits while the replay holds `ahead` chunks it has not taken; false: it closed */
 function room(): boolean {
   for (;;) {
@@ -37,7 +51,7 @@ function room(): boolean {
 function run(fd: number): void {
   let start = setup.from;
   // the bytes of a frame not yet all read, carried into the next chunk
-  let buf = Buffer.allocUnsafeSlow(setup.chunk);
+  let buf = chunk(setup.chunk);
   let filled = 0;
   for (;;) {
     while (filled < buf.byteLength && start + filled < setup.size) {
@@ -52,7 +66,7 @@ function run(fd: number): void {
       return;
     }
     // the next chunk starts with the frame this one ends inside of, and holds it whole
-    const next = Buffer.allocUnsafeSlow(Math.max(setup.chunk, scan.need ?? 0));
+    const next = chunk(Math.max(setup.chunk, scan.need ?? 0));
     buf.copy(next, 0, scan.end, filled);
     if (scan.end > 0) {
       if (!room()) return;

@@ -34,6 +34,8 @@ export interface PrefetchOptions {
 export const IN_FLIGHT = 0;
 export const SEQ = 1;
 export const STOP = 2;
+/** chunks the thread read into again (given back) */
+export const REUSED = 3;
 
 export interface PrefetchSetup {
   path: string;
@@ -46,6 +48,12 @@ export interface PrefetchSetup {
   ahead: number;
   shared: SharedArrayBuffer;
   port: MessagePort;
+}
+
+/** from the replay: a chunk no one reads any more, for the thread to read into again */
+export interface SpareChunk {
+  kind: 'spare';
+  buf: ArrayBuffer;
 }
 
 export type PrefetchMessage =
@@ -67,6 +75,13 @@ const WORKER = new URL('../../dist/capture/prefetch-worker.js', import.meta.url)
 export class Prefetcher {
   private started = false;
   private stopped = false;
+  /** chunks given back to be read into again */
+  given = 0;
+
+  /** of those, how many the thread has read into again */
+  get reused(): number {
+    return Atomics.load(this.state, REUSED);
+  }
 
   private constructor(
     private readonly worker: Worker,
@@ -81,7 +96,7 @@ export class Prefetcher {
     const st = fstatSync(fd);
     const setup: Omit<PrefetchSetup, 'shared' | 'port'> = { path, dev: st.dev, ino: st.ino, from, size, chunk: o.chunkBytes ?? CHUNK_BYTES, ahead: AHEAD };
     // what goes wrong in it reaches the replay as the stop it never sent
-    const t = startThread(o.workerFile ?? fileURLToPath(WORKER), STOP + 1, setup);
+    const t = startThread(o.workerFile ?? fileURLToPath(WORKER), REUSED + 1, setup);
     return t && new Prefetcher(t.worker, t.port, t.state);
   }
 
@@ -111,6 +126,13 @@ export class Prefetcher {
       if (m.kind === 'stop') this.close();
     }
     return undefined;
+  }
+
+  /** a chunk next() returned, read no more (ChunkLease): the thread reads into it again */
+  giveBack(buf: ArrayBuffer): void {
+    if (this.stopped) return;
+    this.port.postMessage({ kind: 'spare', buf } satisfies SpareChunk, [buf]);
+    this.given++;
   }
 
   close(): void {

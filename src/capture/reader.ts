@@ -13,6 +13,7 @@ import { TOPOLOGY_VERSION } from '../topology/model.js';
 import { checksum, FORMAT_VERSION, FRAME_HEADER_SIZE, isCapture, MAGIC, MAX_FRAME_SIZE } from './format.js';
 import { openInput } from './input-file.js';
 import { Prefetcher, type PrefetchOptions } from './prefetch.js';
+import { ChunkLease } from './chunk-lease.js';
 import { decodeFrame, frameSchema, type BatchMsg, type CountersMsg, type EndMsg, type HeaderMsg, type TickMsg } from './schema.js';
 
 export type CaptureItem =
@@ -46,11 +47,24 @@ export class CaptureReader {
   private checkedTo = 0;
   /** runs of frames the prefetching thread handed over */
   runsPrefetched = 0;
+  /** runs the prefetching thread read into again after the replay gave them back */
+  get runsReused(): number {
+    return (this.prefetch ?? this.prefetchDone)?.reused ?? 0;
+  }
+  /** the prefetching thread, once it stopped */
+  private prefetchDone: Prefetcher | undefined;
+  /** the run read now, lent (reuseChunks) */
+  private lease: ChunkLease | undefined;
+  private readonly reuseChunks: boolean;
 
+  /** reuseChunks: the caller keeps no batch past the next item but through journeys, which
+   * count what they point into (RecordRefs): read-ahead runs no one points into any more
+   * are then read into again (chunk-lease.ts) */
   constructor(
     readonly path: string,
-    opts: { prefetch?: PrefetchOptions } = {},
+    opts: { prefetch?: PrefetchOptions; reuseChunks?: boolean } = {},
   ) {
+    this.reuseChunks = opts.reuseChunks ?? false;
     ({ fd: this.fd, size: this.size } = openInput(path));
     try {
       // loaded before any frame is decoded: a schema that fails is not this file's damage
@@ -117,6 +131,7 @@ export class CaptureReader {
       const b = f.batch;
       if (b.records.byteLength !== b.count * this.header.recordSize) throw captureError(this.path, offset, `a batch of ${b.count} records holds ${b.records.byteLength} bytes instead of ${b.count * this.header.recordSize}`);
       const events = new EventBatch(b.records, b.count, b.payload);
+      events.lease = this.lease;
       const want = events.payloadLength();
       const have = b.payload?.byteLength ?? 0;
       if (have !== want) throw captureError(this.path, offset, `a batch whose records announce ${want} bytes of packet payload holds ${have}`);
@@ -192,12 +207,16 @@ export class CaptureReader {
     if (!run || run.start !== this.position) {
       p.close();
       this.prefetch = undefined;
+      this.prefetchDone = p;
       return false;
     }
     this.buf = run.buf;
     this.bufStart = run.start;
     this.checkedTo = run.start + run.buf.byteLength;
     this.runsPrefetched++;
+    // the run before is read to its end: only journeys may still point into it
+    this.lease?.drop();
+    this.lease = this.reuseChunks ? new ChunkLease(run.buf.buffer as ArrayBuffer, (buf) => p.giveBack(buf)) : undefined;
     return true;
   }
 }

@@ -212,6 +212,8 @@ export class Journey extends RecordRefs {
     this.forEach((b, i) => log.append(b, i));
     this.log = log;
     this.clearRefs();
+    // nor may a list of them made before (records()) be read again
+    this.inOrder = undefined;
   }
 
   /** Lets go of its records: they will never be read (see Correlator.mayRelease). */

@@ -3,6 +3,7 @@
 // serve hot paths (correlation, counting); event(i) builds a plain object when wanted.
 // With --snaplen, a second buffer holds the packet bytes that followed the records in the
 // ring, in record order: record i owns caplen(i) of them (payload(i)).
+import type { BatchLease } from './batch-lease.js';
 import { EventType, Flag, HdrOff, Off, READABLE_EVENT_VERSIONS, RECORD_SIZE } from './layout.js';
 import { dirName, Hook, hookName } from './hooks.js';
 import { formatAddr } from './addr.js';
@@ -79,6 +80,8 @@ export class EventBatch {
   private readonly payloadBuf: Uint8Array;
   /** payloadStart[i]: where record i's bytes start in payloadBuf; built at first use */
   private payloadStart?: Uint32Array;
+  /** who lends the memory, to be told who points into it (a replay's read-ahead chunk) */
+  lease: BatchLease | undefined = undefined;
   /** the skb address skb(i) last printed, and its text */
   private skbHi = -1;
   private skbLo = -1;

@@ -29,6 +29,7 @@ export class RecordRefs {
   appendRun(b: EventBatch, from: number, end: number): void {
     this.length += end - from;
     if (!this.batch0) {
+      b.lease?.hold();
       this.batch0 = b;
       this.start0 = from;
       this.end0 = end;
@@ -45,6 +46,7 @@ export class RecordRefs {
       this.next = this.end0;
     }
     if (b !== this.lastBatch) {
+      b.lease?.hold();
       m.push(b);
       this.lastBatch = b;
       this.next = -1;
@@ -64,6 +66,10 @@ export class RecordRefs {
 
   /** forgets every record (they moved elsewhere, or will never be read) */
   clearRefs(): void {
+    // each batch it pointed into, as often as it started to (appendRun)
+    this.batch0?.lease?.drop();
+    const m = this.more;
+    if (m) for (let k = 0; k < m.length; k++) if (typeof m[k] !== 'number') (m[k] as EventBatch).lease?.drop();
     this.batch0 = undefined;
     this.more = undefined;
     this.lastBatch = undefined;

@@ -2,6 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { EventBatch } from '../../src/events/decode.js';
 import { RecordRefs } from '../../src/events/record-refs.js';
 import { Off, RECORD_SIZE } from '../../src/events/layout.js';
+import { Journey } from '../../src/correlate/journey.js';
+import type { BatchLease } from '../../src/events/batch-lease.js';
+
+/** a lease that counts its holders, as ChunkLease does (never below zero) */
+function counted(b: EventBatch): { holders: number } {
+  const c = { holders: 0 };
+  const lease: BatchLease = {
+    hold: () => c.holders++,
+    drop: () => {
+      if (--c.holders < 0) throw new Error('dropped more often than held');
+    },
+  };
+  b.lease = lease;
+  return c;
+}
 
 /** n records whose length field numbers them from `first` */
 function numbered(first: number, n: number): EventBatch {
@@ -68,6 +83,54 @@ describe("a journey's record references", () => {
       expect(seen).toEqual(want);
       expect(refs.length).toBe(want.length);
     }
+  });
+
+  it('hold each lent batch while they point into it, and let go of all of them when cleared', () => {
+    const batches = [numbered(0, 64), numbered(1000, 64), numbered(2000, 64)];
+    const leases = batches.map(counted);
+    let seed = 11;
+    const rand = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    for (let round = 0; round < 100; round++) {
+      const refs = new RecordRefs();
+      const pointed = new Set<number>();
+      for (let k = 0; k < 1 + rand(20); k++) {
+        const w = rand(3);
+        const from = rand(60);
+        refs.appendRun(batches[w], from, from + 1 + rand(3));
+        pointed.add(w);
+        // a batch pointed into is held; one not, not
+        for (let x = 0; x < 3; x++) expect(leases[x].holders > 0).toBe(pointed.has(x));
+      }
+      refs.clearRefs();
+      expect(leases.map((l) => l.holders)).toEqual([0, 0, 0]);
+    }
+  });
+
+  it("let go of a journey's batches when it copies its records out, and read them from the copy", () => {
+    const a = numbered(0, 10);
+    const b = numbered(100, 10);
+    const [la, lb] = [counted(a), counted(b)];
+    const j = new Journey(1, 'local', 7, 0);
+    j.append(a, 1);
+    j.append(b, 2);
+    j.append(a, 5);
+    // a list made before (a clone's flow reads its parent's records while the parent's
+    // own flow goes on)
+    expect(j.records().batches.slice(0, 3)).toEqual([a, b, a]);
+    expect([la.holders, lb.holders]).toEqual([2, 1]);
+    j.compact();
+    expect([la.holders, lb.holders]).toEqual([0, 0]);
+    const recs = j.records();
+    expect(recs.length).toBe(3);
+    expect(recs.batches.slice(0, 3).some((x) => x === a || x === b)).toBe(false);
+    expect([0, 1, 2].map((k) => recs.batches[k].len(recs.index[k]))).toEqual([1, 102, 5]);
+    // and when it lets go of its records altogether
+    const k = new Journey(2, 'local', 8, 0);
+    k.append(b, 3);
+    k.append(a, 4);
+    expect([la.holders, lb.holders]).toEqual([1, 1]);
+    k.release();
+    expect([la.holders, lb.holders]).toEqual([0, 0]);
   });
 
   it('hold nothing until a record is appended', () => {

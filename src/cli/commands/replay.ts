@@ -111,7 +111,8 @@ function onRecordThread(o: Common, size: number, minBytes: number): boolean {
 
 /** returns the exit code standard output failing calls for, if it did */
 export function replayRecording(file: string, o: Common, wantsTopology: boolean, threadMinBytes = RECORD_THREAD_MIN_BYTES): number | undefined {
-  const reader = new CaptureReader(file);
+  // export keeps batches (their --snaplen bytes) past the journeys that point into them
+  const reader = new CaptureReader(file, { reuseChunks: !o.onBatch });
   let thread: RecordThread | undefined;
   try {
     const h = reader.header;
