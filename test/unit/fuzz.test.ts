@@ -63,7 +63,8 @@ function replayAny(path: string, kind: 'capture' | 'pcap', prefetch?: PrefetchOp
     const flows: unknown[] = [];
     let damage: unknown;
     if (kind === 'capture') {
-      const reader = new CaptureReader(path, { prefetch });
+      // the read-ahead runs read into again as the command's are
+      const reader = new CaptureReader(path, { prefetch, reuseChunks: true });
       try {
         const p = new FlowPipeline({ wallClock: (_c, ns) => ns, dropReason: String, events: new ReplayFilter({ port: 1080 }), onFlows: (f) => flows.push(...f) });
         damage = replayCapture(reader, p).damage;
