@@ -2,7 +2,8 @@
 // memory of its own, checks each frame's length and checksum, and hands over runs of whole
 // sound frames. Reading and checking a large capture is a fifth of a replay's work, and
 // memory fresh from the system costs a page fault per 4 KB; both happen here, beside the
-// correlator rather than in front of it.
+// correlator rather than in front of it. Chunks the replay gives back (chunk-lease.ts) are
+// read into again before any fresh memory is taken.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { scanFrames } from './frame-scan.js';

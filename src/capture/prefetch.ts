@@ -75,9 +75,6 @@ const WORKER = new URL('../../dist/capture/prefetch-worker.js', import.meta.url)
 export class Prefetcher {
   private started = false;
   private stopped = false;
-  /** chunks given back to be read into again */
-  given = 0;
-
   /** of those, how many the thread has read into again */
   get reused(): number {
     return Atomics.load(this.state, REUSED);
@@ -132,7 +129,6 @@ export class Prefetcher {
   giveBack(buf: ArrayBuffer): void {
     if (this.stopped) return;
     this.port.postMessage({ kind: 'spare', buf } satisfies SpareChunk, [buf]);
-    this.given++;
   }
 
   close(): void {
