@@ -29,12 +29,10 @@ export const RECORD_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 
 /** flows handed over at once (a tick's, or this many) */
 const BATCH_FLOWS = 256;
-/** flows handed over and not yet taken before the replay waits: a thread slower than the
- * replay (printing NDJSON) would otherwise have the whole capture's flows queued */
-const MAX_AHEAD = 2048;
-/** batches handed over and not yet handed back before the replay waits: the same few
- * buffers written again and again, warm, instead of fresh memory for each while the
- * thread is behind */
+/** batches handed over and not yet handed back before the replay waits: a thread slower
+ * than the replay (printing NDJSON) would otherwise have the whole capture's flows queued,
+ * and the same few buffers are written again and again, warm, instead of fresh memory for
+ * each (at most this many times BATCH_FLOWS flows are ahead) */
 const MAX_BATCHES_AHEAD = 8;
 
 export interface RecordWorkerSetup {
@@ -166,7 +164,7 @@ export class RecordThread implements RecordHandOff {
       // its count first: a batch's buffers come back before it counts the batch's flows
       const taken = Atomics.load(this.state, DONE);
       this.last ??= this.take();
-      if ((this.sent - taken <= MAX_AHEAD && this.batchesAhead <= MAX_BATCHES_AHEAD) || this.done) return;
+      if (this.batchesAhead <= MAX_BATCHES_AHEAD || this.done) return;
       // it takes no more: the replay stops reading, and finish() says why
       if (threadGone(this.state)) {
         this.lost = true;
